@@ -1,0 +1,138 @@
+//! Content-addressed, reference-counted blobs: message bodies, raw messages
+//! and attachment bytes, stored once however many messages refer to them.
+//!
+//! The key is the SHA-256 of the bytes. With `attachment_storage = files` the
+//! bytes go to `attachment_path/ab/cd/<hash>` *before* the row that counts the
+//! reference commits: a crash in between leaves an unreferenced file (harmless,
+//! and found again by hash on the next store) but never a reference to bytes
+//! that are not there. Files are removed only after the row is gone.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{BlobLocation, Result, Store, Tx};
+use crate::error::StoreError;
+
+/// Hex SHA-256 of some bytes.
+pub fn hash_of(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+impl Store {
+    fn blob_file(&self, hash: &str) -> Option<PathBuf> {
+        match &self.blobs {
+            BlobLocation::Database => None,
+            BlobLocation::Files(dir) => Some(dir.join(&hash[0..2]).join(&hash[2..4]).join(hash)),
+        }
+    }
+
+    /// Stores bytes (if new) and takes one reference; returns the hash.
+    pub(crate) async fn blob_put(&self, tx: &mut Tx, data: &[u8]) -> Result<String> {
+        let hash = hash_of(data);
+        let updated = sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
+            .bind(&hash)
+            .execute(&mut **tx)
+            .await?;
+        if updated.rows_affected() > 0 {
+            return Ok(hash);
+        }
+        let inline = match self.blob_file(&hash) {
+            None => Some(data.to_vec()),
+            Some(path) => {
+                write_durably(&path, data)?;
+                None
+            }
+        };
+        // Another transaction may insert the same bytes at the same moment:
+        // the upsert makes that a second reference instead of an error.
+        let sql = match self.backend {
+            super::Backend::Sqlite => {
+                "INSERT INTO blobs (hash, size, refcount, data) VALUES (?, ?, 1, ?) \
+                 ON CONFLICT(hash) DO UPDATE SET refcount = refcount + 1"
+            }
+            super::Backend::MySql => {
+                "INSERT INTO blobs (hash, size, refcount, data) VALUES (?, ?, 1, ?) \
+                 ON DUPLICATE KEY UPDATE refcount = refcount + 1"
+            }
+        };
+        sqlx::query(sql)
+            .bind(&hash)
+            .bind(data.len() as i64)
+            .bind(inline)
+            .execute(&mut **tx)
+            .await?;
+        Ok(hash)
+    }
+
+    /// Takes one more reference on an existing blob (copying a message).
+    pub(crate) async fn blob_ref(&self, tx: &mut Tx, hash: &str) -> Result<()> {
+        sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
+            .bind(hash)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Drops one reference; returns the file to delete after commit when it
+    /// was the last one.
+    pub(crate) async fn blob_release(&self, tx: &mut Tx, hash: &str) -> Result<Option<PathBuf>> {
+        sqlx::query("UPDATE blobs SET refcount = refcount - 1 WHERE hash = ?")
+            .bind(hash)
+            .execute(&mut **tx)
+            .await?;
+        let gone = sqlx::query("DELETE FROM blobs WHERE hash = ? AND refcount <= 0")
+            .bind(hash)
+            .execute(&mut **tx)
+            .await?;
+        Ok(if gone.rows_affected() > 0 { self.blob_file(hash) } else { None })
+    }
+
+    /// Reads a blob's bytes.
+    pub async fn blob_get(&self, hash: &str) -> Result<Vec<u8>> {
+        let row: Option<(Option<Vec<u8>>,)> =
+            sqlx::query_as("SELECT data FROM blobs WHERE hash = ?").bind(hash).fetch_optional(self.pool()).await?;
+        match row {
+            None => Err(StoreError::NotFound(format!("blob {hash}"))),
+            Some((Some(data),)) => Ok(data),
+            Some((None,)) => {
+                let path = self.blob_file(hash).ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "blob {hash} is kept in a file, but attachment_storage is db; set attachment_storage = files"
+                    ))
+                })?;
+                std::fs::read(&path).map_err(|source| StoreError::BlobIo { path, source })
+            }
+        }
+    }
+}
+
+/// Removes blob files whose last reference went away, after the commit.
+pub(crate) fn remove_files(files: Vec<PathBuf>) {
+    for f in files {
+        if let Err(e) = std::fs::remove_file(&f) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %f.display(), error = %e, "could not remove unreferenced blob file");
+            }
+        }
+    }
+}
+
+fn write_durably(path: &Path, data: &[u8]) -> Result<()> {
+    let io = |source, path: &Path| StoreError::BlobIo { path: path.to_path_buf(), source };
+    if path.exists() {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
+    let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), rand::random::<u64>()));
+    let mut f = std::fs::File::create(&tmp).map_err(|e| io(e, &tmp))?;
+    f.write_all(data).map_err(|e| io(e, &tmp))?;
+    f.sync_all().map_err(|e| io(e, &tmp))?;
+    std::fs::rename(&tmp, path).map_err(|e| io(e, path))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
