@@ -297,10 +297,7 @@ enum Kind {
     /// `host:port` entries separated by commas and/or whitespace; may be empty.
     HostPortList,
     /// yes/no.
-    #[allow(
-        dead_code,
-        reason = "no key is boolean yet; the kind is ready for the first one"
-    )]
+    #[allow(dead_code, reason = "no key is boolean yet; the kind is ready for the first one")]
     Bool,
     /// Bytes, with optional K/M/G/T suffix (powers of 1024).
     Size { nonzero: bool },
@@ -324,10 +321,7 @@ enum Value {
     Path(PathBuf),
     OptPath(Option<PathBuf>),
     List(Vec<String>),
-    #[allow(
-        dead_code,
-        reason = "no key is boolean yet; the kind is ready for the first one"
-    )]
+    #[allow(dead_code, reason = "no key is boolean yet; the kind is ready for the first one")]
     Bool(bool),
     Size(u64),
     Duration(Duration),
@@ -464,12 +458,8 @@ macro_rules! key {
             kind: $kind,
             doc: $doc,
             set: |c, v| {
-                c.$field = Setting::from_value(v).ok_or_else(|| {
-                    format!(
-                        "internal error: value kind does not fit key \"{}\"",
-                        stringify!($field)
-                    )
-                })?;
+                c.$field = Setting::from_value(v)
+                    .ok_or_else(|| format!("internal error: value kind does not fit key \"{}\"", stringify!($field)))?;
                 Ok(())
             },
             get: |c| c.$field.to_value(),
@@ -708,9 +698,7 @@ impl Kind {
                     Ok(Value::Path(PathBuf::from(text)))
                 }
             }
-            Kind::OptPath => Ok(Value::OptPath(
-                (!text.is_empty()).then(|| PathBuf::from(text)),
-            )),
+            Kind::OptPath => Ok(Value::OptPath((!text.is_empty()).then(|| PathBuf::from(text)))),
             Kind::HostPortList => {
                 let items: Vec<String> = split_list(text).map(str::to_string).collect();
                 for item in &items {
@@ -736,10 +724,7 @@ impl Kind {
             Kind::Enum(names) => match names.iter().find(|n| n.eq_ignore_ascii_case(text)) {
                 Some(n) => Ok(Value::Enum(n)),
                 None => {
-                    let mut msg = format!(
-                        "invalid value \"{text}\"; allowed values: {}",
-                        names.join(", ")
-                    );
+                    let mut msg = format!("invalid value \"{text}\"; allowed values: {}", names.join(", "));
                     if let Some(near) = nearest(text, names.iter().copied()) {
                         msg.push_str(&format!("; did you mean \"{near}\"?"));
                     }
@@ -747,9 +732,9 @@ impl Kind {
                 }
             },
             Kind::Integer { min, max } => {
-                let n: i64 = text.parse().map_err(|_| {
-                    format!("\"{text}\" is not a whole number; expected {min} to {max}")
-                })?;
+                let n: i64 = text
+                    .parse()
+                    .map_err(|_| format!("\"{text}\" is not a whole number; expected {min} to {max}"))?;
                 if n < min || n > max {
                     return Err(format!("{n} is out of range; expected {min} to {max}"));
                 }
@@ -767,9 +752,7 @@ impl Kind {
             Kind::OptPath => "path, or empty for none".into(),
             Kind::HostPortList => "list of host:port, separated by commas or spaces".into(),
             Kind::Bool => "yes or no".into(),
-            Kind::Size { .. } => {
-                "size in bytes, or with a K, M, G or T suffix (powers of 1024)".into()
-            }
+            Kind::Size { .. } => "size in bytes, or with a K, M, G or T suffix (powers of 1024)".into(),
             Kind::Duration => "duration in seconds, or with an s, m, h or d suffix".into(),
             Kind::Enum([only]) => format!("{only} (the only value so far)"),
             Kind::Enum(names) => format!("one of {}", names.join(", ")),
@@ -789,10 +772,7 @@ impl Value {
         match self {
             Value::Str(s) => s.clone(),
             Value::Path(p) => p.display().to_string(),
-            Value::OptPath(p) => p
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
+            Value::OptPath(p) => p.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             Value::List(l) => l.join(", "),
             Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
             Value::Size(n) => render_size(*n),
@@ -824,9 +804,7 @@ fn check_host_port(item: &str) -> Result<(), String> {
         ));
     }
     if host.is_empty() {
-        return Err(format!(
-            "missing host in \"{item}\"; use [::]:{port} for every address"
-        ));
+        return Err(format!("missing host in \"{item}\"; use [::]:{port} for every address"));
     }
     if let Some(inner) = host.strip_prefix('[') {
         return match inner.strip_suffix(']').map(str::parse::<Ipv6Addr>) {
@@ -835,9 +813,7 @@ fn check_host_port(item: &str) -> Result<(), String> {
         };
     }
     if host.contains(':') {
-        return Err(format!(
-            "IPv6 address in \"{item}\" needs brackets: [{host}]:{port}"
-        ));
+        return Err(format!("IPv6 address in \"{item}\" needs brackets: [{host}]:{port}"));
     }
     let valid_name = host
         .bytes()
@@ -858,9 +834,7 @@ fn parse_bool(text: &str) -> Result<bool, String> {
 
 /// Splits `12 M` into (12, "m"): the leading digits and the lower-cased rest, trimmed.
 fn split_number(text: &str) -> Option<(u64, String)> {
-    let end = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let n = text[..end].parse().ok()?;
     Some((n, text[end..].trim().to_ascii_lowercase()))
 }
@@ -948,18 +922,11 @@ fn render_duration(d: Duration) -> String {
 fn parse_url(text: &str, schemes: &[&str], aliases: &[(&str, &str)]) -> Result<String, String> {
     let allowed = || {
         let mut s: Vec<String> = schemes.iter().map(|s| format!("{s}://")).collect();
-        s.extend(
-            aliases
-                .iter()
-                .map(|(a, c)| format!("{a}:// (same as {c}://)")),
-        );
+        s.extend(aliases.iter().map(|(a, c)| format!("{a}:// (same as {c}://)")));
         s.join(", ")
     };
     let Some((scheme, rest)) = text.split_once("://") else {
-        return Err(format!(
-            "\"{text}\" is not a URL; allowed schemes: {}",
-            allowed()
-        ));
+        return Err(format!("\"{text}\" is not a URL; allowed schemes: {}", allowed()));
     };
     let lower = scheme.to_ascii_lowercase();
     let canonical = aliases
@@ -1088,9 +1055,7 @@ enum SetError {
 impl SetError {
     fn message(&self, key: &str) -> String {
         match self {
-            SetError::Unknown {
-                suggestion: Some(s),
-            } => format!("unknown key \"{key}\"; did you mean \"{s}\"?"),
+            SetError::Unknown { suggestion: Some(s) } => format!("unknown key \"{key}\"; did you mean \"{s}\"?"),
             SetError::Unknown { suggestion: None } => {
                 format!("unknown key \"{key}\"; see okapi-server --print-config for the valid keys")
             }
@@ -1136,12 +1101,7 @@ impl Config {
         let mut errors = Vec::new();
         for k in KEYS {
             if let Err(e) = c.set(k.name, k.default) {
-                errors.push(ConfigError::new(
-                    "(built-in defaults)",
-                    0,
-                    k.name,
-                    e.message(k.name),
-                ));
+                errors.push(ConfigError::new("(built-in defaults)", 0, k.name, e.message(k.name)));
             }
         }
         c.origins = Origins::default();
@@ -1309,11 +1269,7 @@ impl Config {
                 if matches!(k.kind, Kind::Url { .. }) {
                     value = mask_url_password(&value);
                 }
-                let shown_default = if k.default.is_empty() {
-                    "(empty)"
-                } else {
-                    k.default
-                };
+                let shown_default = if k.default.is_empty() { "(empty)" } else { k.default };
                 let mut comment = format!("# default: {shown_default}");
                 if let Some(origin) = self.origins.0.get(k.name) {
                     comment.push_str(&format!("; {origin}"));
@@ -1347,17 +1303,11 @@ impl Config {
 
     /// [`Config::database_password`] with the credentials directory given, for tests and for
     /// callers that already looked it up.
-    pub fn database_password_from(
-        &self,
-        credentials_dir: Option<&Path>,
-    ) -> Result<Option<String>, ConfigError> {
+    pub fn database_password_from(&self, credentials_dir: Option<&Path>) -> Result<Option<String>, ConfigError> {
         if let Some(dir) = credentials_dir {
             let path = dir.join(DATABASE_PASSWORD_CREDENTIAL);
             if path.exists() {
-                tracing::debug!(
-                    "database password from systemd credential {}",
-                    path.display()
-                );
+                tracing::debug!("database password from systemd credential {}", path.display());
                 return read_first_line(&path, "").map(Some);
             }
         }
@@ -1366,14 +1316,8 @@ impl Config {
         };
         const KEY: &str = "database_password_file";
         let shown = path.display().to_string();
-        let meta = fs::metadata(path).map_err(|e| {
-            ConfigError::new(
-                &shown,
-                0,
-                KEY,
-                format!("cannot read database password file: {e}"),
-            )
-        })?;
+        let meta = fs::metadata(path)
+            .map_err(|e| ConfigError::new(&shown, 0, KEY, format!("cannot read database password file: {e}")))?;
         let mode = meta.permissions().mode() & 0o7777;
         if mode & 0o007 != 0 {
             return Err(ConfigError::new(
@@ -1392,14 +1336,8 @@ impl Config {
 
 fn read_first_line(path: &Path, key: &str) -> Result<String, ConfigError> {
     let shown = path.display().to_string();
-    let text = fs::read_to_string(path).map_err(|e| {
-        ConfigError::new(
-            &shown,
-            0,
-            key,
-            format!("cannot read database password: {e}"),
-        )
-    })?;
+    let text = fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(&shown, 0, key, format!("cannot read database password: {e}")))?;
     let line = text.lines().next().unwrap_or("").to_string();
     if line.is_empty() {
         tracing::warn!("database password in {shown} is empty");
@@ -1454,12 +1392,8 @@ impl Loader {
                 } else {
                     "cannot read configuration file"
                 };
-                self.errors.push(ConfigError::new(
-                    err_file,
-                    err_line,
-                    "",
-                    format!("{what} {shown}: {e}"),
-                ));
+                self.errors
+                    .push(ConfigError::new(err_file, err_line, "", format!("{what} {shown}: {e}")));
                 return;
             }
         };
@@ -1546,8 +1480,7 @@ impl Loader {
                     self.config.origins.0.insert(name, origin);
                 }
                 Err(e) => {
-                    self.errors
-                        .push(ConfigError::new(origin, line_no, key, e.message(key)));
+                    self.errors.push(ConfigError::new(origin, line_no, key, e.message(key)));
                 }
             }
         }
@@ -1567,12 +1500,8 @@ impl Loader {
             return;
         }
         if arg.is_empty() {
-            self.errors.push(ConfigError::new(
-                origin,
-                line_no,
-                "",
-                "!include needs a file name",
-            ));
+            self.errors
+                .push(ConfigError::new(origin, line_no, "", "!include needs a file name"));
             return;
         }
         let target = Path::new(arg);
@@ -1719,10 +1648,7 @@ mod tests {
 
     /// A fresh temporary directory for one test.
     fn tempdir() -> tempfile::TempDir {
-        tempfile::Builder::new()
-            .prefix("okapi-config-test")
-            .tempdir()
-            .unwrap()
+        tempfile::Builder::new().prefix("okapi-config-test").tempdir().unwrap()
     }
 
     fn write(path: &Path, text: &str) {
@@ -1783,10 +1709,7 @@ mod tests {
         let c = Config::default();
         for k in KEYS {
             let rendered = (k.get)(&c).render();
-            assert_eq!(
-                k.kind.parse(&rendered).unwrap(),
-                k.kind.parse(k.default).unwrap()
-            );
+            assert_eq!(k.kind.parse(&rendered).unwrap(), k.kind.parse(k.default).unwrap());
         }
     }
 
@@ -1813,27 +1736,13 @@ mod tests {
             "t",
         )
         .unwrap();
-        assert_eq!(
-            c.server_listen,
-            vec!["127.0.0.1:236", "[::1]:236", "localhost:8080"]
-        );
+        assert_eq!(c.server_listen, vec!["127.0.0.1:236", "[::1]:236", "localhost:8080"]);
         assert!(c.lmtp_listen.is_empty());
-        for bad in [
-            "localhost",
-            "host:99999",
-            ":236",
-            "::1:236",
-            "[zz]:1",
-            "a/b:1",
-        ] {
+        for bad in ["localhost", "host:99999", ":236", "::1:236", "[zz]:1", "a/b:1"] {
             let e = one_error(&format!("server_listen = {bad}"));
             assert_eq!(e.key, "server_listen", "{bad}");
         }
-        assert!(
-            one_error("server_listen = ::1:236")
-                .message
-                .contains("[::1]:236")
-        );
+        assert!(one_error("server_listen = ::1:236").message.contains("[::1]:236"));
     }
 
     /// Sizes take K/M/G/T suffixes in any case, with optional B.
@@ -1865,13 +1774,7 @@ mod tests {
     /// Durations take plain seconds or s/m/h/d, and must not be zero.
     #[test]
     fn durations() {
-        for (text, secs) in [
-            ("1800", 1800),
-            ("45s", 45),
-            ("30m", 1800),
-            ("2h", 7200),
-            ("1D", 86400),
-        ] {
+        for (text, secs) in [("1800", 1800), ("45s", 45), ("30m", 1800), ("2h", 7200), ("1D", 86400)] {
             let c = Config::from_text(&format!("session_timeout = {text}"), "t").unwrap();
             assert_eq!(c.session_timeout, Duration::from_secs(secs), "{text}");
         }
@@ -1896,21 +1799,14 @@ mod tests {
         let e = one_error("log_level = warning");
         assert!(e.message.contains("error, warn, info, debug, trace"), "{e}");
         assert!(e.message.contains("did you mean \"warn\""), "{e}");
-        assert!(
-            one_error("user_plugin = ldap")
-                .message
-                .contains("allowed values: db")
-        );
+        assert!(one_error("user_plugin = ldap").message.contains("allowed values: db"));
         assert!(errors_of("tls_min_protocol = 1.1").len() == 1);
     }
 
     /// Integers are range-checked.
     #[test]
     fn integers() {
-        assert_eq!(
-            Config::from_text("smtp_port = 587", "t").unwrap().smtp_port,
-            587
-        );
+        assert_eq!(Config::from_text("smtp_port = 587", "t").unwrap().smtp_port, 587);
         for bad in ["0", "65536", "x", "-1", ""] {
             let e = one_error(&format!("smtp_port = {bad}"));
             assert_eq!(e.key, "smtp_port", "{bad}");
@@ -1969,11 +1865,7 @@ mod tests {
         );
         let e = one_error("completely_unrelated = 1");
         assert!(!e.message.contains("did you mean"), "{e}");
-        assert!(
-            one_error("Log-Level = info")
-                .message
-                .contains("\"log_level\"")
-        );
+        assert!(one_error("Log-Level = info").message.contains("\"log_level\""));
     }
 
     /// Every problem is reported, each with its line, in order.
@@ -2012,10 +1904,7 @@ mod tests {
         assert_eq!(c.smtp_server, "mx");
         assert_eq!(c.smtp_port, 26);
         let more = dir.path().join("sub/more.cfg");
-        assert_eq!(
-            c.origin_of("smtp_port"),
-            Some(format!("{}:1", more.display()))
-        );
+        assert_eq!(c.origin_of("smtp_port"), Some(format!("{}:1", more.display())));
 
         write(&main, "\n\n!include missing.cfg\n");
         let errors = Config::load(&main).unwrap_err().0;
@@ -2031,10 +1920,7 @@ mod tests {
         let dir = tempdir();
         let a = dir.path().join("a.cfg");
         write(&a, "!include b.cfg\n");
-        write(
-            &dir.path().join("b.cfg"),
-            "smtp_port = 30\n!include a.cfg\n",
-        );
+        write(&dir.path().join("b.cfg"), "smtp_port = 30\n!include a.cfg\n");
         let errors = Config::load(&a).unwrap_err().0;
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].message.contains("include loop"), "{}", errors[0]);
@@ -2048,10 +1934,7 @@ mod tests {
         let dir = tempdir();
         let main = dir.path().join("server.cfg");
         let d = dir.path().join("server.cfg.d");
-        write(
-            &main,
-            "smtp_port = 1\nsmtp_server = main\nrun_as_user = main\n",
-        );
+        write(&main, "smtp_port = 1\nsmtp_server = main\nrun_as_user = main\n");
         write(&d.join("20-b.cfg"), "smtp_port = 20\n");
         write(&d.join("10-a.cfg"), "smtp_port = 10\nsmtp_server = a\n");
         write(&d.join("Z-upper.cfg"), "run_as_user = upper\n");
@@ -2096,22 +1979,13 @@ mod tests {
                 k.name
             );
         }
-        let line = out
-            .lines()
-            .find(|l| l.starts_with("session_timeout"))
-            .unwrap();
+        let line = out.lines().find(|l| l.starts_with("session_timeout")).unwrap();
         assert!(line.contains("= 2h"), "{line}");
         assert!(line.contains("# default: 30m"), "{line}");
-        assert!(
-            line.contains(&format!("set in {}:2", main.display())),
-            "{line}"
-        );
+        assert!(line.contains(&format!("set in {}:2", main.display())), "{line}");
         let line = out.lines().find(|l| l.starts_with("smtp_port")).unwrap();
         assert!(line.contains("set by override"), "{line}");
-        let line = out
-            .lines()
-            .find(|l| l.starts_with("tls_cert_file"))
-            .unwrap();
+        let line = out.lines().find(|l| l.starts_with("tls_cert_file")).unwrap();
         assert!(line.contains("# default: (empty)"), "{line}");
         assert!(!out.contains("secret"));
         let back = Config::from_text(&out, "printed").unwrap();
@@ -2149,28 +2023,20 @@ mod tests {
         write(&file, "s3cret\nsecond line\n");
         let mut c = Config::default();
         assert_eq!(c.database_password_from(None).unwrap(), None);
-        c.apply("database_password_file", file.to_str().unwrap())
-            .unwrap();
+        c.apply("database_password_file", file.to_str().unwrap()).unwrap();
 
         set_mode(&file, 0o644);
         let e = c.database_password_from(None).unwrap_err();
         let text = e.to_string();
         assert!(text.contains("0644"), "{text}");
         assert!(text.contains("0600 or 0640"), "{text}");
-        assert!(
-            text.contains(&format!("chmod 0640 {}", file.display())),
-            "{text}"
-        );
+        assert!(text.contains(&format!("chmod 0640 {}", file.display())), "{text}");
         assert_eq!(e.key, "database_password_file");
 
         set_mode(&file, 0o640);
-        assert_eq!(
-            c.database_password_from(None).unwrap().as_deref(),
-            Some("s3cret")
-        );
+        assert_eq!(c.database_password_from(None).unwrap().as_deref(), Some("s3cret"));
 
-        c.apply("database_password_file", "/nonexistent/okapi.pass")
-            .unwrap();
+        c.apply("database_password_file", "/nonexistent/okapi.pass").unwrap();
         assert!(c.database_password_from(None).is_err());
     }
 
@@ -2179,16 +2045,12 @@ mod tests {
     fn credentials_directory_preferred() {
         let dir = tempdir();
         let creds = dir.path().join("creds");
-        write(
-            &creds.join(DATABASE_PASSWORD_CREDENTIAL),
-            "from-systemd\r\n",
-        );
+        write(&creds.join(DATABASE_PASSWORD_CREDENTIAL), "from-systemd\r\n");
         let file = dir.path().join("db.pass");
         write(&file, "from-file\n");
         set_mode(&file, 0o600);
         let mut c = Config::default();
-        c.apply("database_password_file", file.to_str().unwrap())
-            .unwrap();
+        c.apply("database_password_file", file.to_str().unwrap()).unwrap();
         assert_eq!(
             c.database_password_from(Some(&creds)).unwrap().as_deref(),
             Some("from-systemd")
@@ -2222,11 +2084,7 @@ mod tests {
         let c = Config::from_text(&uncommented, "sample").unwrap();
         assert_eq!(c, Config::default());
         for k in KEYS {
-            assert!(
-                c.origin_of(k.name).is_some(),
-                "{} not in the sample",
-                k.name
-            );
+            assert!(c.origin_of(k.name).is_some(), "{} not in the sample", k.name);
         }
     }
 

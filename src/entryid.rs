@@ -42,7 +42,12 @@ impl EntryId {
 
     /// Parses any entry id.
     pub fn parse(text: &str) -> Result<EntryId, ApiError> {
-        let bad = || ApiError::new(MapiCode::InvalidEntryId, format!("{text:?} is not an entry id this server issued"));
+        let bad = || {
+            ApiError::new(
+                MapiCode::InvalidEntryId,
+                format!("{text:?} is not an entry id this server issued"),
+            )
+        };
         let t = text.trim();
         if t.len() != 20 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad());
@@ -65,7 +70,10 @@ impl EntryId {
     pub fn folder(text: &str) -> Result<i64, ApiError> {
         match EntryId::parse(text)? {
             EntryId::Folder(id) => Ok(id),
-            _ => Err(ApiError::new(MapiCode::InvalidEntryId, format!("{text:?} does not name a folder"))),
+            _ => Err(ApiError::new(
+                MapiCode::InvalidEntryId,
+                format!("{text:?} does not name a folder"),
+            )),
         }
     }
 
@@ -73,7 +81,10 @@ impl EntryId {
     pub fn message(text: &str) -> Result<i64, ApiError> {
         match EntryId::parse(text)? {
             EntryId::Message(id) => Ok(id),
-            _ => Err(ApiError::new(MapiCode::InvalidEntryId, format!("{text:?} does not name a message"))),
+            _ => Err(ApiError::new(
+                MapiCode::InvalidEntryId,
+                format!("{text:?} does not name a message"),
+            )),
         }
     }
 }
@@ -101,6 +112,9 @@ mod tests {
         assert!(EntryId::parse("0109000000000000002a").is_err());
         assert!(EntryId::parse("0203000000000000002a").is_err());
         assert_eq!(EntryId::folder(&folder_eid(3)).unwrap(), 3);
-        assert_eq!(EntryId::message(&folder_eid(3)).unwrap_err().code, MapiCode::InvalidEntryId);
+        assert_eq!(
+            EntryId::message(&folder_eid(3)).unwrap_err().code,
+            MapiCode::InvalidEntryId
+        );
     }
 }

@@ -129,7 +129,10 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a code and a message.
     pub fn new(code: MapiCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into() }
+        ApiError {
+            code,
+            message: message.into(),
+        }
     }
     /// `MAPI_E_NOT_FOUND`.
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -208,7 +211,10 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::Database(_) | StoreError::BlobIo { .. } | StoreError::SchemaTooNew { .. } => {
                 tracing::error!(error = %e, "store failure");
-                ApiError::new(MapiCode::CallFailed, format!("the server could not complete the request: {e}"))
+                ApiError::new(
+                    MapiCode::CallFailed,
+                    format!("the server could not complete the request: {e}"),
+                )
             }
             StoreError::NotFound(_) => ApiError::not_found(e.to_string()),
             StoreError::Collision(_) => ApiError::new(MapiCode::Collision, e.to_string()),

@@ -1,9 +1,28 @@
-//! okapi (partial, while building)
+//! okapi: a groupware server for Linux (mail, calendar, contacts, tasks) in
+//! the tradition of Zarafa and Kopano.
+//!
+//! # Layout
+//! - [`config`]: `server.cfg`, every key defined once with its docs.
+//! - [`props`]: MAPI property tags and values, and the property-bag encoding.
+//! - [`store`]: the mailbox store on SQLite or MySQL/MariaDB; the only SQL.
+//! - [`api`]: the operation table, with request and response types.
+//! - [`ops`]: what each operation does: sessions, access control, the store.
+//! - [`codec`]: SOAP (with the WSDL) and JSON around the operation table.
+//! - [`http`]: the HTTP front: routing, limits, the local-socket trust.
+//! - [`server`]: listeners and the accept loop, started and drained by `run`.
+//! - [`startup`]: okapi-server's start-up and shutdown.
+//! - [`admin`]: the okapi-admin client.
+
+pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod codec;
 pub mod config;
 pub mod entryid;
 pub mod error;
+pub mod http;
+pub mod ops;
 pub mod props;
+pub mod server;
+pub mod startup;
 pub mod store;
-pub mod ops { pub struct Ctx; }

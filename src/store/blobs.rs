@@ -86,13 +86,19 @@ impl Store {
             .bind(hash)
             .execute(&mut **tx)
             .await?;
-        Ok(if gone.rows_affected() > 0 { self.blob_file(hash) } else { None })
+        Ok(if gone.rows_affected() > 0 {
+            self.blob_file(hash)
+        } else {
+            None
+        })
     }
 
     /// Reads a blob's bytes.
     pub async fn blob_get(&self, hash: &str) -> Result<Vec<u8>> {
-        let row: Option<(Option<Vec<u8>>,)> =
-            sqlx::query_as("SELECT data FROM blobs WHERE hash = ?").bind(hash).fetch_optional(self.pool()).await?;
+        let row: Option<(Option<Vec<u8>>,)> = sqlx::query_as("SELECT data FROM blobs WHERE hash = ?")
+            .bind(hash)
+            .fetch_optional(self.pool())
+            .await?;
         match row {
             None => Err(StoreError::NotFound(format!("blob {hash}"))),
             Some((Some(data),)) => Ok(data),
@@ -120,7 +126,10 @@ pub(crate) fn remove_files(files: Vec<PathBuf>) {
 }
 
 fn write_durably(path: &Path, data: &[u8]) -> Result<()> {
-    let io = |source, path: &Path| StoreError::BlobIo { path: path.to_path_buf(), source };
+    let io = |source, path: &Path| StoreError::BlobIo {
+        path: path.to_path_buf(),
+        source,
+    };
     if path.exists() {
         return Ok(());
     }

@@ -174,7 +174,9 @@ impl Store {
         if exists == 0 {
             let mut tx = self.begin().await?;
             let store_id = self.create_store_in(&mut tx, "public", None).await?;
-            let root = self.insert_folder(&mut tx, store_id, None, "Public Folders", "IPF.Note", Some(Role::Root)).await?;
+            let root = self
+                .insert_folder(&mut tx, store_id, None, "Public Folders", "IPF.Note", Some(Role::Root))
+                .await?;
             set_root(&mut tx, store_id, root).await?;
             tx.commit().await?;
         }
@@ -191,18 +193,21 @@ impl Store {
             .bind(now_micros())
             .execute(&mut **tx)
             .await?;
-        last_id(&res)
+        last_id(tx, &res).await
     }
 
     /// Creates a private store with its standard folders for a user.
     pub(super) async fn create_private_store(&self, tx: &mut Tx, user_id: i64) -> Result<i64> {
         let store_id = self.create_store_in(tx, "private", Some(user_id)).await?;
         let (root_name, root_class) = Role::Root.defaults();
-        let root = self.insert_folder(tx, store_id, None, root_name, root_class, Some(Role::Root)).await?;
+        let root = self
+            .insert_folder(tx, store_id, None, root_name, root_class, Some(Role::Root))
+            .await?;
         set_root(tx, store_id, root).await?;
         for role in Role::STANDARD {
             let (name, class) = role.defaults();
-            self.insert_folder(tx, store_id, Some(root), name, class, Some(role)).await?;
+            self.insert_folder(tx, store_id, Some(root), name, class, Some(role))
+                .await?;
         }
         Ok(store_id)
     }
@@ -230,27 +235,35 @@ impl Store {
         .bind(now)
         .execute(&mut **tx)
         .await?;
-        last_id(&res)
+        last_id(tx, &res).await
     }
 
     /// The private store of a user.
     pub async fn store_of_user(&self, user_id: i64) -> Result<StoreRow> {
         let sql = format!("SELECT {STORE_COLUMNS} FROM stores WHERE owner_id = ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_optional(self.pool())
+            .await?;
         store_from_row(&row.ok_or_else(|| StoreError::NotFound("store of that user".into()))?)
     }
 
     /// The public store.
     pub async fn public_store(&self) -> Result<StoreRow> {
         let sql = format!("SELECT {STORE_COLUMNS} FROM stores WHERE kind = 'public'");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_optional(self.pool())
+            .await?;
         store_from_row(&row.ok_or_else(|| StoreError::NotFound("public store".into()))?)
     }
 
     /// A store by id.
     pub async fn store_by_id(&self, id: i64) -> Result<StoreRow> {
         let sql = format!("SELECT {STORE_COLUMNS} FROM stores WHERE id = ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
         store_from_row(&row.ok_or_else(|| StoreError::NotFound("store".into()))?)
     }
 
@@ -263,16 +276,24 @@ impl Store {
 
     /// The folder with a role in a store.
     pub async fn folder_by_role(&self, store_id: i64, role: Role) -> Result<FolderRow> {
-        let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders f JOIN stores s ON s.id = f.store_id WHERE f.store_id = ? AND f.role = ?");
-        let row =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(store_id).bind(role.key()).fetch_optional(self.pool()).await?;
+        let sql = format!(
+            "SELECT {FOLDER_COLUMNS} FROM folders f JOIN stores s ON s.id = f.store_id WHERE f.store_id = ? AND f.role = ?"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(store_id)
+            .bind(role.key())
+            .fetch_optional(self.pool())
+            .await?;
         folder_from_row(&row.ok_or_else(|| StoreError::NotFound(format!("{} folder", role.key())))?)
     }
 
     /// A folder by id.
     pub async fn folder(&self, id: i64) -> Result<FolderRow> {
         let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders f JOIN stores s ON s.id = f.store_id WHERE f.id = ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
         folder_from_row(&row.ok_or_else(|| StoreError::NotFound("folder".into()))?)
     }
 
@@ -281,7 +302,10 @@ impl Store {
         let sql = format!(
             "SELECT {FOLDER_COLUMNS} FROM folders f JOIN stores s ON s.id = f.store_id WHERE f.parent_id = ? ORDER BY f.name, f.id"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(parent).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(parent)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(folder_from_row).collect()
     }
 
@@ -290,7 +314,9 @@ impl Store {
         let mut tx = self.begin().await?;
         let parent_row = folder_in(&mut tx, parent).await?;
         ensure_name_free(&mut tx, parent, name, None).await?;
-        let id = self.insert_folder(&mut tx, parent_row.0, Some(parent), name, class, None).await?;
+        let id = self
+            .insert_folder(&mut tx, parent_row.0, Some(parent), name, class, None)
+            .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -318,19 +344,28 @@ impl Store {
         let (store, _) = folder_in(&mut tx, id).await?;
         let (dest_store, _) = folder_in(&mut tx, new_parent).await?;
         if store != dest_store {
-            return Err(StoreError::Invalid("a folder can only be moved within its own store".into()));
+            return Err(StoreError::Invalid(
+                "a folder can only be moved within its own store".into(),
+            ));
         }
         // Refuse to move a folder below itself: walk up from the new parent.
         let mut cursor = Some(new_parent);
         while let Some(f) = cursor {
             if f == id {
-                return Err(StoreError::Invalid("a folder cannot be moved into itself or its subfolders".into()));
+                return Err(StoreError::Invalid(
+                    "a folder cannot be moved into itself or its subfolders".into(),
+                ));
             }
             cursor = folder_in(&mut tx, f).await?.1;
         }
         let name: String = match new_name {
             Some(n) => n.to_string(),
-            None => sqlx::query_scalar("SELECT name FROM folders WHERE id = ?").bind(id).fetch_one(&mut *tx).await?,
+            None => {
+                sqlx::query_scalar("SELECT name FROM folders WHERE id = ?")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
         };
         ensure_name_free(&mut tx, new_parent, &name, Some(id)).await?;
         sqlx::query("UPDATE folders SET parent_id = ?, name = ?, modified_at = ? WHERE id = ?")
@@ -366,18 +401,34 @@ impl Store {
 
     /// Deletes a folder, its subfolders and their messages for good.
     pub async fn delete_folder_hard(&self, id: i64) -> Result<()> {
-        let mut victims: Vec<i64> = self.descendant_folders(id, None).await?.into_iter().map(|(f, _)| f.id).collect();
+        let mut victims: Vec<i64> = self
+            .descendant_folders(id, None)
+            .await?
+            .into_iter()
+            .map(|(f, _)| f.id)
+            .collect();
         victims.reverse();
         victims.push(id);
         let mut tx = self.begin().await?;
         let mut files = Vec::new();
         for f in &victims {
-            let ids: Vec<i64> =
-                sqlx::query_scalar("SELECT id FROM messages WHERE folder_id = ?").bind(f).fetch_all(&mut *tx).await?;
+            let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM messages WHERE folder_id = ?")
+                .bind(f)
+                .fetch_all(&mut *tx)
+                .await?;
             files.extend(self.delete_messages_in(&mut tx, &ids).await?);
-            sqlx::query("DELETE FROM changes WHERE folder_id = ?").bind(f).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM acls WHERE folder_id = ?").bind(f).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM folders WHERE id = ?").bind(f).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM changes WHERE folder_id = ?")
+                .bind(f)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM acls WHERE folder_id = ?")
+                .bind(f)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM folders WHERE id = ?")
+                .bind(f)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         super::blobs::remove_files(files);
@@ -386,16 +437,23 @@ impl Store {
 
     /// Store id and message ids of a folder's contents.
     pub async fn folder_message_ids(&self, folder: i64) -> Result<Vec<i64>> {
-        Ok(sqlx::query_scalar("SELECT id FROM messages WHERE folder_id = ? ORDER BY id")
-            .bind(folder)
-            .fetch_all(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT id FROM messages WHERE folder_id = ? ORDER BY id")
+                .bind(folder)
+                .fetch_all(self.pool())
+                .await?,
+        )
     }
 }
 
 fn order_tree(parent: i64, all: &[(FolderRow, i32)], out: &mut Vec<(FolderRow, i32)>) {
     let mut kids: Vec<&(FolderRow, i32)> = all.iter().filter(|(f, _)| f.parent_id == Some(parent)).collect();
-    kids.sort_by(|a, b| a.0.name.to_lowercase().cmp(&b.0.name.to_lowercase()).then(a.0.id.cmp(&b.0.id)));
+    kids.sort_by(|a, b| {
+        a.0.name
+            .to_lowercase()
+            .cmp(&b.0.name.to_lowercase())
+            .then(a.0.id.cmp(&b.0.id))
+    });
     for k in kids {
         out.push(k.clone());
         order_tree(k.0.id, all, out);
@@ -412,12 +470,13 @@ async fn folder_in(tx: &mut Tx, id: i64) -> Result<(i64, Option<i64>)> {
 }
 
 async fn ensure_name_free(tx: &mut Tx, parent: i64, name: &str, except: Option<i64>) -> Result<()> {
-    let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM folders WHERE parent_id = ? AND LOWER(name) = LOWER(?) AND id <> ?")
-        .bind(parent)
-        .bind(name)
-        .bind(except.unwrap_or(-1))
-        .fetch_one(&mut **tx)
-        .await?;
+    let taken: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM folders WHERE parent_id = ? AND LOWER(name) = LOWER(?) AND id <> ?")
+            .bind(parent)
+            .bind(name)
+            .bind(except.unwrap_or(-1))
+            .fetch_one(&mut **tx)
+            .await?;
     if taken > 0 {
         return Err(StoreError::Collision(format!("a folder named {name:?} in that place")));
     }
@@ -425,11 +484,19 @@ async fn ensure_name_free(tx: &mut Tx, parent: i64, name: &str, except: Option<i
 }
 
 async fn set_root(tx: &mut Tx, store_id: i64, root: i64) -> Result<()> {
-    sqlx::query("UPDATE stores SET root_folder_id = ? WHERE id = ?").bind(root).bind(store_id).execute(&mut **tx).await?;
+    sqlx::query("UPDATE stores SET root_folder_id = ? WHERE id = ?")
+        .bind(root)
+        .bind(store_id)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
-/// The id an INSERT produced.
-pub(super) fn last_id(res: &sqlx::any::AnyQueryResult) -> Result<i64> {
-    res.last_insert_id().ok_or_else(|| StoreError::Corrupt("the database did not report the new row's id".into()))
+/// The id an INSERT produced. MySQL reports it with the result; SQLite's Any
+/// driver does not, so there it is asked on the same connection.
+pub(super) async fn last_id(conn: &mut sqlx::AnyConnection, res: &sqlx::any::AnyQueryResult) -> Result<i64> {
+    if let Some(id) = res.last_insert_id() {
+        return Ok(id);
+    }
+    Ok(sqlx::query_scalar("SELECT last_insert_rowid()").fetch_one(conn).await?)
 }

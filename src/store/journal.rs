@@ -35,8 +35,10 @@ pub(crate) async fn record(tx: &mut Tx, folder: i64, object: i64, kind: ChangeKi
         .bind(folder)
         .execute(&mut **tx)
         .await?;
-    let cn: i64 =
-        sqlx::query_scalar("SELECT last_change_num FROM folders WHERE id = ?").bind(folder).fetch_one(&mut **tx).await?;
+    let cn: i64 = sqlx::query_scalar("SELECT last_change_num FROM folders WHERE id = ?")
+        .bind(folder)
+        .fetch_one(&mut **tx)
+        .await?;
     match kind {
         ChangeKind::Created => {
             sqlx::query("DELETE FROM changes WHERE folder_id = ? AND object_id = ?")
@@ -48,13 +50,14 @@ pub(crate) async fn record(tx: &mut Tx, folder: i64, object: i64, kind: ChangeKi
         }
         ChangeKind::Modified | ChangeKind::Deleted => {
             let deleted = kind == ChangeKind::Deleted;
-            let res = sqlx::query("UPDATE changes SET change_num = ?, deleted = ? WHERE folder_id = ? AND object_id = ?")
-                .bind(cn)
-                .bind(i64::from(deleted))
-                .bind(folder)
-                .bind(object)
-                .execute(&mut **tx)
-                .await?;
+            let res =
+                sqlx::query("UPDATE changes SET change_num = ?, deleted = ? WHERE folder_id = ? AND object_id = ?")
+                    .bind(cn)
+                    .bind(i64::from(deleted))
+                    .bind(folder)
+                    .bind(object)
+                    .execute(&mut **tx)
+                    .await?;
             if res.rows_affected() == 0 {
                 insert(tx, folder, object, cn, 0, deleted).await?;
             }
@@ -91,7 +94,10 @@ impl Store {
         .bind(last)
         .fetch_all(self.pool())
         .await?;
-        let mut out = Changes { last, ..Changes::default() };
+        let mut out = Changes {
+            last,
+            ..Changes::default()
+        };
         for (object, created, deleted) in rows {
             let new = created > since;
             match (deleted != 0, new) {

@@ -150,7 +150,13 @@ pub(crate) fn split_hot(props: &mut PropMap, hot: &mut Hot) {
         hot.importance = i64::from(i);
     }
     // Derived on load; a client cannot set them.
-    for tag in [PR_MESSAGE_SIZE, PR_HASATTACH, PR_CREATION_TIME, PR_LAST_MODIFICATION_TIME, PR_ENTRYID] {
+    for tag in [
+        PR_MESSAGE_SIZE,
+        PR_HASATTACH,
+        PR_CREATION_TIME,
+        PR_LAST_MODIFICATION_TIME,
+        PR_ENTRYID,
+    ] {
         props.remove(&tag);
     }
 }
@@ -198,7 +204,11 @@ pub(crate) fn row_props(r: &sqlx::any::AnyRow, bag: Option<&[u8]>) -> Result<Pro
 
 fn hot_from_props(p: &PropMap) -> Hot {
     let mut copy = p.clone();
-    let mut hot = Hot { message_class: "IPM.Note".into(), importance: 1, ..Hot::default() };
+    let mut hot = Hot {
+        message_class: "IPM.Note".into(),
+        importance: 1,
+        ..Hot::default()
+    };
     split_hot(&mut copy, &mut hot);
     hot
 }
@@ -221,11 +231,17 @@ impl Store {
         owner: Option<i64>,
         data: &MessageData,
     ) -> Result<i64> {
-        let store_id: Option<i64> =
-            sqlx::query_scalar("SELECT store_id FROM folders WHERE id = ?").bind(folder).fetch_optional(&mut **tx).await?;
+        let store_id: Option<i64> = sqlx::query_scalar("SELECT store_id FROM folders WHERE id = ?")
+            .bind(folder)
+            .fetch_optional(&mut **tx)
+            .await?;
         let store_id = store_id.ok_or_else(|| StoreError::NotFound("folder".into()))?;
         let mut bag = data.props.clone();
-        let mut hot = Hot { message_class: "IPM.Note".into(), importance: 1, ..Hot::default() };
+        let mut hot = Hot {
+            message_class: "IPM.Note".into(),
+            importance: 1,
+            ..Hot::default()
+        };
         split_hot(&mut bag, &mut hot);
         if hot.received_at == 0 {
             hot.received_at = now_micros();
@@ -260,7 +276,7 @@ impl Store {
         .bind(now)
         .execute(&mut **tx)
         .await?;
-        let id = last_id(&res)?;
+        let id = last_id(tx, &res).await?;
         if let Some(rcpts) = &data.recipients {
             write_recipients(tx, id, rcpts).await?;
         }
@@ -282,7 +298,11 @@ impl Store {
             .await?;
         let num = next.map_or(0, |n| n + 1);
         let hash = self.blob_put(tx, &a.data).await?;
-        let mime = if a.mime_type.is_empty() { "application/octet-stream" } else { &a.mime_type };
+        let mime = if a.mime_type.is_empty() {
+            "application/octet-stream"
+        } else {
+            &a.mime_type
+        };
         sqlx::query(
             "INSERT INTO attachments (message_id, attach_num, filename, mime_type, size, content_id, is_inline, blob_hash, props) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -308,9 +328,17 @@ impl Store {
             .fetch_all(&mut **tx)
             .await?;
         let (bag_len, raw): (Option<Vec<u8>>, Option<String>) =
-            sqlx::query_as("SELECT props, raw_blob FROM messages WHERE id = ?").bind(id).fetch_one(&mut **tx).await?;
+            sqlx::query_as("SELECT props, raw_blob FROM messages WHERE id = ?")
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?;
         let raw_size: i64 = match raw {
-            Some(h) => sqlx::query_scalar("SELECT size FROM blobs WHERE hash = ?").bind(h).fetch_one(&mut **tx).await?,
+            Some(h) => {
+                sqlx::query_scalar("SELECT size FROM blobs WHERE hash = ?")
+                    .bind(h)
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
             None => 0,
         };
         let size = if raw_size > 0 {
@@ -447,7 +475,10 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if let Some(rcpts) = &data.recipients {
-            sqlx::query("DELETE FROM recipients WHERE message_id = ?").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM recipients WHERE message_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             write_recipients(&mut tx, id, rcpts).await?;
         }
         let mut files = Vec::new();
@@ -486,7 +517,10 @@ impl Store {
 
     async fn load_hot_in(&self, tx: &mut Tx, id: i64) -> Result<Hot> {
         let sql = format!("SELECT {HOT_SELECT} FROM messages m WHERE m.id = ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&mut **tx).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
         Ok(hot_from_props(&row_props(&row, None)?))
     }
 
@@ -504,8 +538,16 @@ impl Store {
             if was_read == read {
                 continue;
             }
-            let new_flags = if read { flags | i64::from(MSGFLAG_READ) } else { flags & !i64::from(MSGFLAG_READ) };
-            sqlx::query("UPDATE messages SET flags = ? WHERE id = ?").bind(new_flags).bind(id).execute(&mut *tx).await?;
+            let new_flags = if read {
+                flags | i64::from(MSGFLAG_READ)
+            } else {
+                flags & !i64::from(MSGFLAG_READ)
+            };
+            sqlx::query("UPDATE messages SET flags = ? WHERE id = ?")
+                .bind(new_flags)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             adjust_folder(&mut tx, folder, 0, if read { -1 } else { 1 }).await?;
             record(&mut tx, folder, *id, ChangeKind::Modified).await?;
             folders.push(folder);
@@ -585,7 +627,7 @@ impl Store {
             if res.rows_affected() == 0 {
                 return Err(StoreError::NotFound("message".into()));
             }
-            let new_id = last_id(&res)?;
+            let new_id = last_id(&mut tx, &res).await?;
             sqlx::query(
                 "INSERT INTO recipients (message_id, row_num, recipient_type, display_name, address, props) \
                  SELECT ?, row_num, recipient_type, display_name, address, props FROM recipients WHERE message_id = ?",
@@ -630,8 +672,10 @@ impl Store {
         let mut tx = self.begin().await?;
         let mut where_from = Vec::new();
         for id in ids {
-            let folder: Option<i64> =
-                sqlx::query_scalar("SELECT folder_id FROM messages WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
+            let folder: Option<i64> = sqlx::query_scalar("SELECT folder_id FROM messages WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
             where_from.push((*id, folder.ok_or_else(|| StoreError::NotFound("message".into()))?));
         }
         let files = self.delete_messages_in(&mut tx, ids).await?;
@@ -649,16 +693,27 @@ impl Store {
                     .bind(id)
                     .fetch_optional(&mut **tx)
                     .await?;
-            let Some((store, folder, flags, size, raw)) = row else { continue };
+            let Some((store, folder, flags, size, raw)) = row else {
+                continue;
+            };
             let mut hashes: Vec<Option<String>> =
                 sqlx::query_scalar("SELECT blob_hash FROM attachments WHERE message_id = ?")
                     .bind(id)
                     .fetch_all(&mut **tx)
                     .await?;
             hashes.push(raw);
-            sqlx::query("DELETE FROM attachments WHERE message_id = ?").bind(id).execute(&mut **tx).await?;
-            sqlx::query("DELETE FROM recipients WHERE message_id = ?").bind(id).execute(&mut **tx).await?;
-            sqlx::query("DELETE FROM messages WHERE id = ?").bind(id).execute(&mut **tx).await?;
+            sqlx::query("DELETE FROM attachments WHERE message_id = ?")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("DELETE FROM recipients WHERE message_id = ?")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("DELETE FROM messages WHERE id = ?")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
             for h in hashes.into_iter().flatten() {
                 files.extend(self.blob_release(tx, &h).await?);
             }

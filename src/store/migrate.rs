@@ -25,8 +25,9 @@ pub(super) async fn run(store: &Store) -> Result<()> {
     sqlx::query("CREATE TABLE IF NOT EXISTS okapi_schema (version BIGINT NOT NULL, applied_at BIGINT NOT NULL)")
         .execute(pool)
         .await?;
-    let current: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(version) FROM okapi_schema").fetch_one(pool).await?;
+    let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM okapi_schema")
+        .fetch_one(pool)
+        .await?;
     let current = current.unwrap_or(0);
     let migrations = match store.backend() {
         Backend::Sqlite => SQLITE,

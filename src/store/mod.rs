@@ -39,7 +39,7 @@ pub use acl::{AclEntry, MemberKind, rights};
 pub use folders::{FolderRow, Role, StoreRow};
 pub use journal::Changes;
 pub use messages::{AttachmentRow, MessageData, NewAttachmentData, RecipientRow, StoredMessage};
-pub use query::{Restr, SortSpec, TableQuery, TableRow};
+pub use query::{CmpOp, Restr, SortSpec, TableQuery, TableRow};
 
 use crate::error::StoreError;
 
@@ -94,13 +94,18 @@ impl Store {
         sqlx::any::install_default_drivers();
         let (url, backend) = normalise_url(&opts.url, opts.password.as_deref())?;
         if let BlobLocation::Files(dir) = &opts.blobs {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::BlobIo { path: dir.clone(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::BlobIo {
+                path: dir.clone(),
+                source,
+            })?;
         }
         if backend == Backend::Sqlite {
             if let Some(parent) = sqlite_path(&url).and_then(|p| p.parent().map(PathBuf::from)) {
                 if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(&parent)
-                        .map_err(|source| StoreError::BlobIo { path: parent.clone(), source })?;
+                    std::fs::create_dir_all(&parent).map_err(|source| StoreError::BlobIo {
+                        path: parent.clone(),
+                        source,
+                    })?;
                 }
             }
         }
@@ -131,7 +136,11 @@ impl Store {
             })
             .connect_with(connect)
             .await?;
-        let store = Store { pool, backend, blobs: opts.blobs.clone() };
+        let store = Store {
+            pool,
+            backend,
+            blobs: opts.blobs.clone(),
+        };
         migrate::run(&store).await?;
         store.ensure_public_store().await?;
         Ok(store)
@@ -171,7 +180,11 @@ impl Store {
 fn normalise_url(url: &str, password: Option<&str>) -> Result<(String, Backend)> {
     if let Some(rest) = url.strip_prefix("sqlite://") {
         let sep = if rest.contains('?') { '&' } else { '?' };
-        let url = if rest.contains("mode=") { url.to_string() } else { format!("{url}{sep}mode=rwc") };
+        let url = if rest.contains("mode=") {
+            url.to_string()
+        } else {
+            format!("{url}{sep}mode=rwc")
+        };
         return Ok((url, Backend::Sqlite));
     }
     let rest = url

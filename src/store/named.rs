@@ -29,18 +29,30 @@ impl Store {
             PropName::Name(g, n) => (g.to_lowercase(), 1, 0, n.clone()),
         };
         let find = "SELECT id FROM named_props WHERE guid = ? AND kind = ? AND lid = ? AND name = ?";
-        let existing: Option<i64> =
-            sqlx::query_scalar(find).bind(&guid).bind(kind).bind(lid).bind(&text).fetch_optional(self.pool()).await?;
+        let existing: Option<i64> = sqlx::query_scalar(find)
+            .bind(&guid)
+            .bind(kind)
+            .bind(lid)
+            .bind(&text)
+            .fetch_optional(self.pool())
+            .await?;
         if let Some(id) = existing {
             return Ok(id as u16);
         }
         let mut tx = self.begin().await?;
-        let existing: Option<i64> =
-            sqlx::query_scalar(find).bind(&guid).bind(kind).bind(lid).bind(&text).fetch_optional(&mut *tx).await?;
+        let existing: Option<i64> = sqlx::query_scalar(find)
+            .bind(&guid)
+            .bind(kind)
+            .bind(lid)
+            .bind(&text)
+            .fetch_optional(&mut *tx)
+            .await?;
         if let Some(id) = existing {
             return Ok(id as u16);
         }
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM named_props").fetch_one(&mut *tx).await?;
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM named_props")
+            .fetch_one(&mut *tx)
+            .await?;
         let next = max.map_or(FIRST, |m| m + 1);
         if next > LAST {
             return Err(StoreError::Limit(
@@ -66,6 +78,12 @@ impl Store {
                 .bind(i64::from(id))
                 .fetch_optional(self.pool())
                 .await?;
-        Ok(row.map(|(g, k, l, n)| if k == 0 { PropName::Id(g, l) } else { PropName::Name(g, n) }))
+        Ok(row.map(|(g, k, l, n)| {
+            if k == 0 {
+                PropName::Id(g, l)
+            } else {
+                PropName::Name(g, n)
+            }
+        }))
     }
 }

@@ -182,7 +182,11 @@ fn compile(r: &Restr, args: &mut Vec<Arg>) -> Option<String> {
     Some(match r {
         Restr::And(items) | Restr::Or(items) => {
             if items.is_empty() {
-                return Some(if matches!(r, Restr::And(_)) { "1=1".into() } else { "1=0".into() });
+                return Some(if matches!(r, Restr::And(_)) {
+                    "1=1".into()
+                } else {
+                    "1=0".into()
+                });
             }
             let sep = if matches!(r, Restr::And(_)) { " AND " } else { " OR " };
             let parts = items.iter().map(|i| compile(i, args)).collect::<Option<Vec<_>>>()?;
@@ -239,11 +243,19 @@ pub(crate) fn evaluate(r: &Restr, p: &PropMap) -> bool {
         Restr::Content { tag, value, prefix } => match p.get(tag) {
             Some(PropValue::Str(s)) => {
                 let (hay, needle) = (s.to_lowercase(), value.to_lowercase());
-                if *prefix { hay.starts_with(&needle) } else { hay.contains(&needle) }
+                if *prefix {
+                    hay.starts_with(&needle)
+                } else {
+                    hay.contains(&needle)
+                }
             }
             Some(PropValue::MvStr(v)) => v.iter().any(|s| {
                 let (hay, needle) = (s.to_lowercase(), value.to_lowercase());
-                if *prefix { hay.starts_with(&needle) } else { hay.contains(&needle) }
+                if *prefix {
+                    hay.starts_with(&needle)
+                } else {
+                    hay.contains(&needle)
+                }
             }),
             _ => false,
         },
@@ -287,7 +299,10 @@ impl Store {
     /// Runs a contents-table query; returns the total before paging and the page.
     pub async fn query_rows(&self, q: &TableQuery, content_count: i64) -> Result<(i64, Vec<TableRow>)> {
         let sort = if q.sort.is_empty() {
-            vec![SortSpec { tag: PR_MESSAGE_DELIVERY_TIME, descending: true }]
+            vec![SortSpec {
+                tag: PR_MESSAGE_DELIVERY_TIME,
+                descending: true,
+            }]
         } else {
             q.sort.clone()
         };
@@ -335,14 +350,20 @@ impl Store {
                 for r in &rows {
                     let bag: Option<Vec<u8>> = if need_bag { r.try_get(19)? } else { None };
                     let props = row_props(r, bag.as_deref())?;
-                    out.push(TableRow { id: r.try_get(0)?, props: select_columns(props, &q.columns) });
+                    out.push(TableRow {
+                        id: r.try_get(0)?,
+                        props: select_columns(props, &q.columns),
+                    });
                 }
                 Ok((total, out))
             }
             _ => {
                 // Fallback: the restriction or sort names a property kept in the bag.
                 let sql = format!("SELECT {HOT_SELECT}, m.props FROM messages m WHERE m.folder_id = ?");
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(q.folder).fetch_all(self.pool()).await?;
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(q.folder)
+                    .fetch_all(self.pool())
+                    .await?;
                 let mut all = Vec::with_capacity(rows.len());
                 for r in &rows {
                     let bag: Option<Vec<u8>> = r.try_get(19)?;
@@ -357,7 +378,10 @@ impl Store {
                     .into_iter()
                     .skip(q.offset.max(0) as usize)
                     .take(q.limit.max(0) as usize)
-                    .map(|(id, p)| TableRow { id, props: select_columns(p, &q.columns) })
+                    .map(|(id, p)| TableRow {
+                        id,
+                        props: select_columns(p, &q.columns),
+                    })
                     .collect();
                 Ok((total, page))
             }
@@ -392,12 +416,23 @@ mod tests {
     #[test]
     fn hot_restrictions_compile_to_sql() {
         let r = Restr::And(vec![
-            Restr::Content { tag: PR_SUBJECT, value: "50%".into(), prefix: false },
-            Restr::Not(Box::new(Restr::Bitmask { tag: PR_MESSAGE_FLAGS, mask: 1, zero: false })),
+            Restr::Content {
+                tag: PR_SUBJECT,
+                value: "50%".into(),
+                prefix: false,
+            },
+            Restr::Not(Box::new(Restr::Bitmask {
+                tag: PR_MESSAGE_FLAGS,
+                mask: 1,
+                zero: false,
+            })),
         ]);
         let mut args = Vec::new();
         let sql = compile(&r, &mut args).unwrap();
-        assert_eq!(sql, "(LOWER(m.subject) LIKE ? ESCAPE '!' AND NOT (((m.flags | (m.has_attach * 16)) & ?) <> 0))");
+        assert_eq!(
+            sql,
+            "(LOWER(m.subject) LIKE ? ESCAPE '!' AND NOT (((m.flags | (m.has_attach * 16)) & ?) <> 0))"
+        );
         assert!(matches!(&args[0], Arg::Text(s) if s == "%50!%%"));
     }
 
@@ -410,15 +445,50 @@ mod tests {
     #[test]
     fn evaluator_matches_sql_semantics() {
         let m = p("Quarterly Report", 1);
-        assert!(evaluate(&Restr::Content { tag: PR_SUBJECT, value: "report".into(), prefix: false }, &m));
-        assert!(evaluate(&Restr::Content { tag: PR_SUBJECT, value: "QUART".into(), prefix: true }, &m));
-        assert!(!evaluate(&Restr::Content { tag: PR_SUBJECT, value: "report".into(), prefix: true }, &m));
-        assert!(evaluate(&Restr::Bitmask { tag: PR_MESSAGE_FLAGS, mask: 1, zero: false }, &m));
         assert!(evaluate(
-            &Restr::Compare { tag: PR_MESSAGE_FLAGS, op: CmpOp::Ge, value: PropValue::Long(1) },
+            &Restr::Content {
+                tag: PR_SUBJECT,
+                value: "report".into(),
+                prefix: false
+            },
             &m
         ));
-        assert!(evaluate(&Restr::Or(vec![Restr::Exists(PR_BODY), Restr::Exists(PR_SUBJECT)]), &m));
+        assert!(evaluate(
+            &Restr::Content {
+                tag: PR_SUBJECT,
+                value: "QUART".into(),
+                prefix: true
+            },
+            &m
+        ));
+        assert!(!evaluate(
+            &Restr::Content {
+                tag: PR_SUBJECT,
+                value: "report".into(),
+                prefix: true
+            },
+            &m
+        ));
+        assert!(evaluate(
+            &Restr::Bitmask {
+                tag: PR_MESSAGE_FLAGS,
+                mask: 1,
+                zero: false
+            },
+            &m
+        ));
+        assert!(evaluate(
+            &Restr::Compare {
+                tag: PR_MESSAGE_FLAGS,
+                op: CmpOp::Ge,
+                value: PropValue::Long(1)
+            },
+            &m
+        ));
+        assert!(evaluate(
+            &Restr::Or(vec![Restr::Exists(PR_BODY), Restr::Exists(PR_SUBJECT)]),
+            &m
+        ));
         assert!(!evaluate(&Restr::Not(Box::new(Restr::Exists(PR_SUBJECT))), &m));
     }
 }

@@ -1,0 +1,285 @@
+//! The HTTP front: routes a request to the SOAP or JSON codec, enforces
+//! `max_request_size`, and answers every failure in the encoding the client
+//! spoke (a SOAP Fault or a JSON error), never a bare 500.
+//!
+//! Routes:
+//! - `POST /okapi`: SOAP 1.1; `GET /okapi?wsdl`: the WSDL
+//! - `POST /api/v1/<operation>`: JSON
+//! - `GET /api/v1/attachment?session=…&entryId=…&attachNum=…`: an attachment's
+//!   bytes, streamed
+//! - `GET /health`: 200 when the database answers, 503 otherwise
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body, Frame, Incoming};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+
+use crate::codec::{json, soap, wsdl};
+use crate::error::{ApiError, MapiCode};
+use crate::ops::{self, Ctx, Peer, State};
+
+/// Response body: whole or streamed.
+pub enum ResponseBody {
+    /// All bytes at once.
+    Full(Full<Bytes>),
+    /// Chunks from a producer task.
+    Stream(tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>),
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match self.get_mut() {
+            ResponseBody::Full(f) => Pin::new(f).poll_frame(cx).map_err(|never| match never {}),
+            ResponseBody::Stream(rx) => rx.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data))),
+        }
+    }
+}
+
+/// How a connection reached the server.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// Who is on the other end.
+    pub peer: Peer,
+    /// True on a TLS listener.
+    pub tls: bool,
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<ResponseBody> {
+    let mut r = Response::new(ResponseBody::Full(Full::new(body.into())));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    r
+}
+
+fn json_error(err: &ApiError) -> Response<ResponseBody> {
+    let status = StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    respond(status, "application/json", json::encode_error(err))
+}
+
+fn soap_fault(err: &ApiError) -> Response<ResponseBody> {
+    respond(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "text/xml; charset=utf-8",
+        soap::encode_fault(err),
+    )
+}
+
+/// Reads the whole body, refusing more than `limit` bytes.
+async fn read_body(req: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError> {
+    let too_big = || {
+        ApiError::new(
+            MapiCode::TooBig,
+            format!("the request is larger than max_request_size ({limit} bytes)"),
+        )
+    };
+    if let Some(len) = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+    {
+        if len > limit {
+            return Err(too_big());
+        }
+    }
+    let limited = Limited::new(req.into_body(), limit as usize);
+    match limited.collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_big()),
+        Err(e) => Err(ApiError::new(
+            MapiCode::Corrupt,
+            format!("could not read the request body: {e}"),
+        )),
+    }
+}
+
+/// Serves one request.
+pub async fn handle(
+    state: Arc<State>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let method = req.method().clone();
+    let limit = state.config().max_request_size;
+    let ctx = Ctx {
+        state: state.clone(),
+        peer: conn.peer.clone(),
+    };
+    let resp = match (&method, path.as_str()) {
+        (&Method::GET, "/okapi" | "/okapi/") if query.eq_ignore_ascii_case("wsdl") => {
+            let host = req
+                .headers()
+                .get(hyper::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost:236")
+                .to_string();
+            let scheme = if conn.tls { "https" } else { "http" };
+            respond(
+                StatusCode::OK,
+                "text/xml; charset=utf-8",
+                wsdl::wsdl(ops::OPERATIONS, &format!("{scheme}://{host}/okapi")),
+            )
+        }
+        (&Method::POST, "/okapi" | "/okapi/") => match read_body(req, limit).await {
+            Err(e) => soap_fault(&e),
+            Ok(body) => match soap::decode_request(&body, ops::find) {
+                Err(e) => soap_fault(&e),
+                Ok((op, request)) => match ops::dispatch(&ctx, op, request).await {
+                    Ok(v) => respond(StatusCode::OK, "text/xml; charset=utf-8", soap::encode_response(op, &v)),
+                    Err(e) => {
+                        log_failure(op.name, &e);
+                        soap_fault(&e)
+                    }
+                },
+            },
+        },
+        (&Method::GET, "/api/v1/attachment") => download(&ctx, &query).await.unwrap_or_else(|e| json_error(&e)),
+        (&Method::POST, p) if p.starts_with("/api/v1/") => {
+            let name = &p["/api/v1/".len()..];
+            match ops::find(name) {
+                None => json_error(&ApiError::new(
+                    MapiCode::UnknownOperation,
+                    format!("there is no operation {name:?}; the WSDL at /okapi?wsdl lists them all"),
+                )),
+                Some(op) => match read_body(req, limit).await.and_then(|b| json::decode_request(&b)) {
+                    Err(e) => json_error(&e),
+                    Ok(request) => match ops::dispatch(&ctx, op, request).await {
+                        Ok(v) => respond(StatusCode::OK, "application/json", v.to_string()),
+                        Err(e) => {
+                            log_failure(op.name, &e);
+                            json_error(&e)
+                        }
+                    },
+                },
+            }
+        }
+        (&Method::GET, "/health") => match state.store.ping().await {
+            Ok(()) => respond(StatusCode::OK, "text/plain", "ok\n"),
+            Err(e) => respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                format!("database not answering: {e}\n"),
+            ),
+        },
+        (&Method::GET, "/") => respond(
+            StatusCode::OK,
+            "text/plain; charset=utf-8",
+            format!(
+                "okapi-server {}\nSOAP: POST /okapi (WSDL: GET /okapi?wsdl)\nJSON: POST /api/v1/<operation>\n",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ),
+        _ => json_error(&ApiError::new(
+            MapiCode::NotFound,
+            format!("nothing at {method} {path}; the API is at POST /okapi (SOAP) and POST /api/v1/<operation> (JSON)"),
+        )),
+    };
+    Ok(resp)
+}
+
+fn log_failure(op: &str, e: &ApiError) {
+    match e.code {
+        MapiCode::CallFailed | MapiCode::NetworkError => tracing::warn!(operation = op, error = %e, "operation failed"),
+        _ => tracing::debug!(operation = op, error = %e, "operation refused"),
+    }
+}
+
+fn query_param(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == key).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Streams an attachment's bytes in chunks, so a large one never sits in a
+/// response buffer twice.
+async fn download(ctx: &Ctx, query: &str) -> Result<Response<ResponseBody>, ApiError> {
+    let need = |k: &str| query_param(query, k).ok_or_else(|| ApiError::invalid(format!("the query needs {k}=")));
+    let session = need("session")?;
+    let entry_id = need("entryId")?;
+    let num: i32 = need("attachNum")?
+        .parse()
+        .map_err(|_| ApiError::invalid("attachNum must be a number"))?;
+    let att = ops::attachment_for_download(ctx, &session, &entry_id, num).await?;
+    let data = match &att.blob_hash {
+        Some(h) => ctx.store().blob_get(h).await?,
+        None => Vec::new(),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        for chunk in data.chunks(64 * 1024) {
+            if tx.send(Ok(Bytes::copy_from_slice(chunk))).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut r = Response::new(ResponseBody::Stream(rx));
+    let mime = HeaderValue::from_str(&att.mime_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    r.headers_mut().insert(CONTENT_TYPE, mime);
+    r.headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from(att.size.max(0) as u64));
+    r.headers_mut()
+        .insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    let safe_name: String = att
+        .filename
+        .chars()
+        .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe_name}\"")) {
+        r.headers_mut().insert("content-disposition", v);
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params_decode() {
+        assert_eq!(
+            query_param("a=1&entryId=ab%2Fc&x=y+z", "entryId").as_deref(),
+            Some("ab/c")
+        );
+        assert_eq!(query_param("x=y+z", "x").as_deref(), Some("y z"));
+        assert_eq!(query_param("a=%", "a").as_deref(), Some("%"));
+        assert_eq!(query_param("a=1", "b"), None);
+    }
+}

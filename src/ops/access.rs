@@ -1,0 +1,58 @@
+//! Access control for every operation: what a session may do with a folder
+//! or message.
+//!
+//! A user has every right in their own store; an administrator in every
+//! store; anyone else has what the folder's permission entries grant to the
+//! user, the user's groups, or `default`. Operations ask for the right they
+//! need and get `MAPI_E_NO_ACCESS` with a sentence when it is missing.
+
+use crate::error::ApiError;
+use crate::ops::session::Session;
+use crate::store::{FolderRow, Store, rights};
+
+/// The rights a session has on a folder.
+pub async fn folder_rights(store: &Store, s: &Session, folder: &FolderRow) -> Result<i64, ApiError> {
+    if s.is_admin || folder.owner_id == Some(s.user_id) {
+        return Ok(rights::ALL);
+    }
+    Ok(store.rights_of(folder.id, s.user_id, &s.groups).await?)
+}
+
+/// Loads a folder and checks that the session holds `need` on it.
+pub async fn require_folder(
+    store: &Store,
+    s: &Session,
+    folder: i64,
+    need: i64,
+    what: &str,
+) -> Result<(FolderRow, i64), ApiError> {
+    let f = store.folder(folder).await?;
+    let r = folder_rights(store, s, &f).await?;
+    if r & need != need {
+        return Err(denied(&f, what));
+    }
+    Ok((f, r))
+}
+
+/// The error for a missing right.
+pub fn denied(f: &FolderRow, what: &str) -> ApiError {
+    ApiError::no_access(format!(
+        "you have no permission to {what} in folder {:?}; its owner can grant it with setPermissions",
+        f.name
+    ))
+}
+
+/// True if rights allow editing (own = the session created the item).
+pub fn may_edit(r: i64, own: bool) -> bool {
+    r & rights::EDIT_ANY != 0 || (own && r & rights::EDIT_OWNED != 0)
+}
+
+/// True if rights allow deleting.
+pub fn may_delete(r: i64, own: bool) -> bool {
+    r & rights::DELETE_ANY != 0 || (own && r & rights::DELETE_OWNED != 0)
+}
+
+/// True if the folder is visible in the hierarchy with these rights.
+pub fn visible(r: i64) -> bool {
+    r & (rights::FOLDER_VISIBLE | rights::READ_ANY | rights::FOLDER_OWNER) != 0
+}

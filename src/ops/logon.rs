@@ -1,0 +1,89 @@
+//! `logon`, `logoff` and `getStore`.
+
+use crate::api::types::*;
+use crate::auth::verify_password;
+use crate::entryid::{EntryId, folder_eid};
+use crate::error::{ApiError, MapiCode};
+use crate::ops::Ctx;
+use crate::store::Role;
+
+pub(super) async fn logon(ctx: &Ctx, req: LogonRequest) -> Result<LogonResponse, ApiError> {
+    let failed = || ApiError::new(MapiCode::LogonFailed, "wrong user name or password");
+    let user = ctx.store().user_by_login(req.user.trim()).await?.ok_or_else(failed)?;
+    let hash = user.password_hash.clone();
+    let password = req.password.clone();
+    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::new(MapiCode::CallFailed, format!("password check failed: {e}")))?;
+    if !ok {
+        tracing::info!(user = %req.user, "logon failed");
+        return Err(failed());
+    }
+    let groups = ctx.store().groups_of_user(user.id).await?;
+    let s = ctx.state.sessions.open(user.id, &user.login, user.is_admin, groups);
+    tracing::info!(user = %user.login, "logon");
+    Ok(LogonResponse {
+        session: s.id.clone(),
+        display_name: user.display_name,
+        session_timeout: ctx.state.session_timeout().as_secs() as i64,
+    })
+}
+
+pub(super) async fn logoff(ctx: &Ctx, req: SessionRequest) -> Result<Empty, ApiError> {
+    ctx.session(&req.session)?;
+    ctx.state.sessions.close(&req.session);
+    Ok(Empty {})
+}
+
+pub(super) async fn get_store(ctx: &Ctx, req: GetStoreRequest) -> Result<GetStoreResponse, ApiError> {
+    let s = ctx.session(&req.session)?;
+    let store = ctx.store();
+    let public = store.public_store().await?;
+    let target = match req.user.as_deref() {
+        None | Some("") => store.store_of_user(s.user_id).await?,
+        Some(u) if u.eq_ignore_ascii_case("public") => public.clone(),
+        Some(u) => {
+            let other = store
+                .user_by_login(u)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("there is no user {u:?}")))?;
+            let st = store.store_of_user(other.id).await?;
+            if other.id != s.user_id
+                && !s.is_admin
+                && !store.has_any_rights_in_store(st.id, s.user_id, &s.groups).await?
+            {
+                return Err(ApiError::no_access(format!(
+                    "{u} has not shared any folder with you; ask them to grant permissions"
+                )));
+            }
+            st
+        }
+    };
+    let mut resp = GetStoreResponse {
+        store_id: EntryId::Store(target.id).encode(),
+        root: folder_eid(target.root_folder_id),
+        public_root: folder_eid(public.root_folder_id),
+        ..GetStoreResponse::default()
+    };
+    if target.kind == "private" {
+        for role in Role::STANDARD {
+            let id = folder_eid(store.folder_by_role(target.id, role).await?.id);
+            let slot = match role {
+                Role::Inbox => &mut resp.inbox,
+                Role::Outbox => &mut resp.outbox,
+                Role::SentItems => &mut resp.sent_items,
+                Role::DeletedItems => &mut resp.deleted_items,
+                Role::Drafts => &mut resp.drafts,
+                Role::Junk => &mut resp.junk,
+                Role::Calendar => &mut resp.calendar,
+                Role::Contacts => &mut resp.contacts,
+                Role::Tasks => &mut resp.tasks,
+                Role::Notes => &mut resp.notes,
+                Role::Root => continue,
+            };
+            *slot = id;
+        }
+    }
+    Ok(resp)
+}

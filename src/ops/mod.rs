@@ -1,0 +1,178 @@
+//! The operations: what each API call does, whichever encoding it came in.
+//!
+//! Each file holds the handlers of one area; [`OPERATIONS`] is the table the
+//! codecs dispatch through and the WSDL is generated from. Handlers take a
+//! typed request and a [`Ctx`], check access, call the store, and publish
+//! events; they never see XML or HTTP.
+
+pub mod access;
+mod admin;
+mod directory;
+mod folders;
+mod logon;
+mod messages;
+pub(crate) use messages::attachment_for_download;
+pub mod notify;
+pub mod session;
+mod sync;
+mod table;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crate::api::Operation;
+use crate::api::schema::Schema;
+use crate::config::Config;
+use crate::error::{ApiError, MapiCode};
+use crate::store::Store;
+
+/// Shared state of a running server.
+#[derive(Debug)]
+pub struct State {
+    /// The store.
+    pub store: Store,
+    /// Configuration; replaced on reload.
+    pub config: RwLock<Config>,
+    /// Open sessions.
+    pub sessions: session::Sessions,
+}
+
+impl State {
+    /// New state around an open store.
+    pub fn new(store: Store, config: Config) -> Arc<State> {
+        Arc::new(State {
+            store,
+            config: RwLock::new(config),
+            sessions: session::Sessions::default(),
+        })
+    }
+
+    /// A copy of the current configuration.
+    pub fn config(&self) -> Config {
+        match self.config.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The session timeout now in force.
+    pub fn session_timeout(&self) -> Duration {
+        self.config().session_timeout
+    }
+}
+
+/// Where a request came from.
+#[derive(Debug, Clone)]
+pub enum Peer {
+    /// A TCP client.
+    Network(SocketAddr),
+    /// A client on the local socket, with its uid from SO_PEERCRED; trusted
+    /// when it is root or the server's own user.
+    Local {
+        /// Peer uid, if the kernel told it.
+        uid: Option<u32>,
+        /// True for root and the server's user.
+        trusted: bool,
+    },
+}
+
+/// What a handler gets besides its request.
+pub struct Ctx {
+    /// Server state.
+    pub state: Arc<State>,
+    /// Who is asking.
+    pub peer: Peer,
+}
+
+impl Ctx {
+    /// The session behind an id.
+    pub fn session(&self, id: &str) -> Result<Arc<session::Session>, ApiError> {
+        self.state.sessions.get(id, self.state.session_timeout())
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+}
+
+/// Declares an operation: the JSON-to-typed glue is generated here once.
+macro_rules! op {
+    ($name:literal, $doc:literal, $req:ty => $resp:ty, $handler:path) => {{
+        fn call<'a>(
+            ctx: &'a Ctx,
+            v: serde_json::Value,
+        ) -> crate::api::BoxFuture<'a, Result<serde_json::Value, ApiError>> {
+            Box::pin(async move {
+                let req: $req = serde_json::from_value(v)
+                    .map_err(|e| ApiError::new(MapiCode::InvalidParameter, format!("{}: {}", $name, e)))?;
+                let resp: $resp = $handler(ctx, req).await?;
+                serde_json::to_value(resp).map_err(|e| {
+                    ApiError::new(
+                        MapiCode::CallFailed,
+                        format!("{}: could not encode the response: {e}", $name),
+                    )
+                })
+            })
+        }
+        Operation {
+            name: $name,
+            doc: $doc,
+            request: <$req as Schema>::xsd,
+            response: <$resp as Schema>::xsd,
+            call,
+        }
+    }};
+}
+
+use crate::api::types::*;
+
+/// Every operation, in the order the WSDL lists them.
+pub static OPERATIONS: &[Operation] = &[
+    op!("logon", "Logs on with a user name and password; returns a session id.", LogonRequest => LogonResponse, logon::logon),
+    op!("logoff", "Ends a session.", SessionRequest => Empty, logon::logoff),
+    op!("getStore", "Returns a store's id and the entry ids of its standard folders.", GetStoreRequest => GetStoreResponse, logon::get_store),
+    op!("getHierarchy", "Lists the subfolders of a folder.", GetHierarchyRequest => GetHierarchyResponse, folders::get_hierarchy),
+    op!("createFolder", "Creates a subfolder.", CreateFolderRequest => EntryIdResponse, folders::create_folder),
+    op!("renameFolder", "Renames a folder.", RenameFolderRequest => Empty, folders::rename_folder),
+    op!("moveFolder", "Moves a folder under another parent.", MoveFolderRequest => Empty, folders::move_folder),
+    op!("deleteFolder", "Deletes a folder: into Deleted Items, or for good with hard.", FolderDeleteRequest => Empty, folders::delete_folder),
+    op!("emptyFolder", "Deletes every message and subfolder of a folder.", FolderDeleteRequest => Empty, folders::empty_folder),
+    op!("getPermissions", "Lists a folder's permission entries.", GetPermissionsRequest => GetPermissionsResponse, folders::get_permissions),
+    op!("setPermissions", "Sets permission entries on a folder (rights 0 removes one).", SetPermissionsRequest => Empty, folders::set_permissions),
+    op!("queryRows", "Lists a folder's messages: columns, sort, restriction, paging.", QueryRowsRequest => QueryRowsResponse, table::query_rows),
+    op!("loadObject", "Loads a message with its properties, recipients and attachment list.", LoadObjectRequest => LoadObjectResponse, messages::load_object),
+    op!("saveObject", "Creates a message in a folder, or updates one.", SaveObjectRequest => EntryIdResponse, messages::save_object),
+    op!("getAttachment", "Returns the bytes of an attachment.", GetAttachmentRequest => GetAttachmentResponse, messages::get_attachment),
+    op!("deleteObjects", "Deletes messages: into Deleted Items, or for good with hard.", DeleteObjectsRequest => Empty, messages::delete_objects),
+    op!("moveObjects", "Moves messages to another folder.", MoveObjectsRequest => EntryIdsResponse, messages::move_objects),
+    op!("copyObjects", "Copies messages to another folder.", MoveObjectsRequest => EntryIdsResponse, messages::copy_objects),
+    op!("setReadFlags", "Marks messages read or unread.", SetReadFlagsRequest => Empty, messages::set_read_flags),
+    op!("getChanges", "Returns what was created, changed and deleted in a folder since a sync state.", GetChangesRequest => GetChangesResponse, sync::get_changes),
+    op!("notify", "Returns the session's events, waiting up to timeoutSeconds for one.", NotifyRequest => NotifyResponse, sync::notify),
+    op!("resolveNames", "Looks names up in the global address list.", ResolveNamesRequest => ResolveNamesResponse, directory::resolve_names),
+    op!("userAdd", "Administration: creates a user with a private store.", UserAddRequest => Empty, admin::user_add),
+    op!("userDel", "Administration: deletes a user and their store.", NameRequest => Empty, admin::user_del),
+    op!("userList", "Administration: lists users.", AdminRequest => UserListResponse, admin::user_list),
+    op!("userShow", "Administration: shows one user.", NameRequest => UserShowResponse, admin::user_show),
+    op!("userSet", "Administration: changes a user.", UserSetRequest => Empty, admin::user_set),
+    op!("groupAdd", "Administration: creates a group.", NameRequest => Empty, admin::group_add),
+    op!("groupDel", "Administration: deletes a group.", NameRequest => Empty, admin::group_del),
+    op!("groupList", "Administration: lists groups and members.", AdminRequest => GroupListResponse, admin::group_list),
+    op!("groupAddUser", "Administration: adds a user to a group.", GroupMemberRequest => Empty, admin::group_add_user),
+    op!("groupDelUser", "Administration: removes a user from a group.", GroupMemberRequest => Empty, admin::group_del_user),
+    op!("quotaSet", "Administration: sets a user's quota limits.", QuotaSetRequest => Empty, admin::quota_set),
+    op!("quotaShow", "Shows a user's quota limits and usage.", NameRequest => QuotaInfo, admin::quota_show),
+    op!("storeList", "Administration: lists stores.", AdminRequest => StoreListResponse, admin::store_list),
+];
+
+/// Finds an operation by name.
+pub fn find(name: &str) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|o| o.name == name)
+}
+
+/// Runs an operation on a JSON request.
+pub async fn dispatch(ctx: &Ctx, op: &Operation, request: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+    (op.call)(ctx, request).await
+}

@@ -1,0 +1,151 @@
+//! Logged-on sessions: who is behind a session id, and the events waiting
+//! for that session's next `notify` call.
+//!
+//! Session ids are 128 random bits; a session expires after
+//! `session_timeout` without use. Sessions live in memory: a restart logs
+//! everyone off, as Zarafa's server did, and clients log on again.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use crate::api::types::Event;
+use crate::error::{ApiError, MapiCode};
+
+/// Events kept per session before the oldest are dropped (a client that
+/// never calls `notify` must not grow the server without bound).
+const MAX_PENDING: usize = 1000;
+
+/// One session.
+#[derive(Debug)]
+pub struct Session {
+    /// Session id.
+    pub id: String,
+    /// User id.
+    pub user_id: i64,
+    /// Login name.
+    pub login: String,
+    /// Administrator flag at logon.
+    pub is_admin: bool,
+    /// Group ids at logon.
+    pub groups: Vec<i64>,
+    last_used: Mutex<Instant>,
+    pending: Mutex<VecDeque<Event>>,
+    /// Wakes a waiting `notify` call.
+    pub wake: Notify,
+}
+
+impl Session {
+    /// Takes every pending event.
+    pub fn take_events(&self) -> Vec<Event> {
+        match self.pending.lock() {
+            Ok(mut q) => q.drain(..).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Queues an event and wakes a waiting `notify`.
+    pub fn push_event(&self, e: Event) {
+        if let Ok(mut q) = self.pending.lock() {
+            if q.len() >= MAX_PENDING {
+                q.pop_front();
+            }
+            q.push_back(e);
+        }
+        self.wake.notify_one();
+    }
+}
+
+/// Every open session.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    map: Mutex<HashMap<String, Arc<Session>>>,
+}
+
+impl Sessions {
+    /// Opens a session.
+    pub fn open(&self, user_id: i64, login: &str, is_admin: bool, groups: Vec<i64>) -> Arc<Session> {
+        let id = hex::encode(rand::random::<[u8; 16]>());
+        let s = Arc::new(Session {
+            id: id.clone(),
+            user_id,
+            login: login.to_string(),
+            is_admin,
+            groups,
+            last_used: Mutex::new(Instant::now()),
+            pending: Mutex::new(VecDeque::new()),
+            wake: Notify::new(),
+        });
+        if let Ok(mut m) = self.map.lock() {
+            m.insert(id, s.clone());
+        }
+        s
+    }
+
+    /// Finds a live session and marks it used; an unknown or expired id is
+    /// `MAPI_E_END_OF_SESSION`.
+    pub fn get(&self, id: &str, timeout: Duration) -> Result<Arc<Session>, ApiError> {
+        let mut m = self
+            .map
+            .lock()
+            .map_err(|_| ApiError::new(MapiCode::CallFailed, "session table unavailable"))?;
+        let Some(s) = m.get(id).cloned() else {
+            return Err(ApiError::new(
+                MapiCode::EndOfSession,
+                "the session is unknown or has expired; log on again",
+            ));
+        };
+        let mut used = s
+            .last_used
+            .lock()
+            .map_err(|_| ApiError::new(MapiCode::CallFailed, "session unavailable"))?;
+        if used.elapsed() > timeout {
+            drop(used);
+            m.remove(id);
+            return Err(ApiError::new(
+                MapiCode::EndOfSession,
+                "the session has expired; log on again",
+            ));
+        }
+        *used = Instant::now();
+        Ok(s.clone())
+    }
+
+    /// Closes a session.
+    pub fn close(&self, id: &str) -> bool {
+        self.map.lock().map(|mut m| m.remove(id).is_some()).unwrap_or(false)
+    }
+
+    /// Closes every session of a user (deleted or password changed).
+    pub fn close_user(&self, user_id: i64) {
+        if let Ok(mut m) = self.map.lock() {
+            m.retain(|_, s| s.user_id != user_id);
+        }
+    }
+
+    /// Drops sessions idle longer than the timeout; returns how many are left.
+    pub fn expire(&self, timeout: Duration) -> usize {
+        match self.map.lock() {
+            Ok(mut m) => {
+                m.retain(|_, s| s.last_used.lock().map(|t| t.elapsed() <= timeout).unwrap_or(false));
+                m.len()
+            }
+            Err(_) => 0,
+        }
+    }
+
+    /// Every session (for fanning out events).
+    pub fn all(&self) -> Vec<Arc<Session>> {
+        self.map
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Number of open sessions.
+    pub fn count(&self) -> usize {
+        self.map.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}

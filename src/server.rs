@@ -1,0 +1,305 @@
+//! Listeners and the accept loop.
+//!
+//! [`run`] takes listeners that are already open (bound from the
+//! configuration, or later handed over by systemd) and a shutdown future; it
+//! serves every connection until that future completes, then stops accepting,
+//! lets connections finish their current request, and returns once they have
+//! drained or the drain timeout passed. Tests call it with listeners on
+//! `127.0.0.1:0`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::config::{Config, TlsVersion};
+use crate::http::{ConnInfo, handle};
+use crate::ops::{Peer, State};
+
+/// How long a shutdown waits for open connections.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Open listening sockets.
+#[derive(Debug, Default)]
+pub struct Listeners {
+    /// Plain HTTP (SOAP/JSON).
+    pub http: Vec<TcpListener>,
+    /// HTTP over TLS.
+    pub https: Vec<TcpListener>,
+    /// HTTP on the local unix socket, with peer-credential trust.
+    pub local: Option<UnixListener>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// A listener could not be opened.
+    #[error("cannot listen on {what}: {source}{hint}")]
+    Bind {
+        /// Address or path.
+        what: String,
+        /// The error.
+        source: std::io::Error,
+        /// A next step.
+        hint: &'static str,
+    },
+    /// The TLS certificate or key is unusable.
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+fn bind_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            " (ports below 1024 need root or systemd socket activation; or choose another port in server_listen)"
+        }
+        std::io::ErrorKind::AddrInUse => " (another process listens there; stop it or change the address)",
+        _ => "",
+    }
+}
+
+async fn bind_tcp(addr: &str) -> Result<TcpListener, StartError> {
+    let err = |source: std::io::Error| StartError::Bind {
+        what: addr.to_string(),
+        hint: bind_hint(&source),
+        source,
+    };
+    // `[::]:236` binds dual-stack on Linux by default, which is what we want.
+    TcpListener::bind(addr).await.map_err(err)
+}
+
+/// Binds a unix socket, replacing a stale socket file but never a live one.
+pub fn bind_unix(path: &Path) -> Result<UnixListener, StartError> {
+    let err = |source: std::io::Error| StartError::Bind {
+        what: path.display().to_string(),
+        hint: bind_hint(&source),
+        source,
+    };
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                "a server is already listening on this socket",
+            )));
+        }
+        std::fs::remove_file(path).map_err(err)?;
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    UnixListener::bind(path).map_err(err)
+}
+
+/// Opens every listener the configuration names.
+pub async fn bind_from_config(cfg: &Config) -> Result<Listeners, StartError> {
+    let mut l = Listeners::default();
+    for a in &cfg.server_listen {
+        l.http.push(bind_tcp(a).await?);
+    }
+    if cfg.tls_enabled() {
+        for a in &cfg.server_listen_tls {
+            l.https.push(bind_tcp(a).await?);
+        }
+    }
+    if !cfg.local_socket.as_os_str().is_empty() {
+        l.local = Some(bind_unix(&cfg.local_socket)?);
+    }
+    Ok(l)
+}
+
+/// Builds the rustls server configuration from the certificate and key files.
+pub fn tls_config(cfg: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, StartError> {
+    let (Some(cert), Some(key)) = (&cfg.tls_cert_file, &cfg.tls_key_file) else {
+        return Ok(None);
+    };
+    let read = |p: &PathBuf| std::fs::read(p).map_err(|e| StartError::Tls(format!("cannot read {}: {e}", p.display())));
+    let cert_pem = read(cert)?;
+    let key_pem = read(key)?;
+    let certs = rustls_pemfile::certs(&mut &cert_pem[..])
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StartError::Tls(format!("{}: not a PEM certificate: {e}", cert.display())))?;
+    if certs.is_empty() {
+        return Err(StartError::Tls(format!("{} holds no certificate", cert.display())));
+    }
+    let key_der = rustls_pemfile::private_key(&mut &key_pem[..])
+        .map_err(|e| StartError::Tls(format!("{}: not a PEM key: {e}", key.display())))?
+        .ok_or_else(|| StartError::Tls(format!("{} holds no private key", key.display())))?;
+    let versions: &[&rustls::SupportedProtocolVersion] = match cfg.tls_min_protocol {
+        TlsVersion::V1_2 => &[&rustls::version::TLS13, &rustls::version::TLS12],
+        TlsVersion::V1_3 => &[&rustls::version::TLS13],
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let sc = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .map_err(|e| StartError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| StartError::Tls(format!("certificate and key do not fit together: {e}")))?;
+    Ok(Some(Arc::new(sc)))
+}
+
+/// Addresses the listeners ended up on (for logs and tests).
+pub fn local_addrs(l: &Listeners) -> (Vec<SocketAddr>, Vec<SocketAddr>) {
+    (
+        l.http.iter().filter_map(|x| x.local_addr().ok()).collect(),
+        l.https.iter().filter_map(|x| x.local_addr().ok()).collect(),
+    )
+}
+
+fn serve<S>(
+    state: Arc<State>,
+    io: S,
+    info: ConnInfo,
+    mut stop: watch::Receiver<bool>,
+) -> impl Future<Output = ()> + Send
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    async move {
+        let svc = service_fn(move |req| handle(state.clone(), info.clone(), req));
+        let conn = hyper::server::conn::http1::Builder::new()
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(io), svc);
+        tokio::pin!(conn);
+        tokio::select! {
+            r = conn.as_mut() => { if let Err(e) = r { tracing::debug!(error = %e, "connection ended with an error") } }
+            _ = stopped(&mut stop) => {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+            }
+        }
+    }
+}
+
+/// Serves until `shutdown` completes, then drains.
+pub async fn run(
+    state: Arc<State>,
+    listeners: Listeners,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut acceptors = JoinSet::new();
+    let conns = Arc::new(tokio::sync::Mutex::new(JoinSet::new()));
+    for l in listeners.http {
+        let (state, stop, conns) = (state.clone(), stop_rx.clone(), conns.clone());
+        acceptors.spawn(accept_tcp(state, l, None, stop, conns));
+    }
+    if let Some(tls) = tls {
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        for l in listeners.https {
+            let (state, stop, conns) = (state.clone(), stop_rx.clone(), conns.clone());
+            acceptors.spawn(accept_tcp(state, l, Some(acceptor.clone()), stop, conns));
+        }
+    }
+    if let Some(l) = listeners.local {
+        let (state, stop, conns) = (state.clone(), stop_rx.clone(), conns.clone());
+        acceptors.spawn(accept_unix(state, l, stop, conns));
+    }
+    shutdown.await;
+    tracing::info!("stopping: no new connections; letting open ones finish");
+    let _ = stop_tx.send(true);
+    while acceptors.join_next().await.is_some() {}
+    let mut open = std::mem::take(&mut *conns.lock().await);
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async { while open.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
+    }
+}
+
+type Conns = Arc<tokio::sync::Mutex<JoinSet<()>>>;
+
+async fn accept_tcp(
+    state: Arc<State>,
+    l: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut stop: watch::Receiver<bool>,
+    conns: Conns,
+) {
+    loop {
+        let accepted = tokio::select! {
+            a = l.accept() => a,
+            _ = stopped(&mut stop) => return,
+        };
+        let (stream, addr) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // Out of file descriptors and the like: back off, do not spin.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let info = ConnInfo {
+            peer: Peer::Network(addr),
+            tls: tls.is_some(),
+        };
+        let (state, stop) = (state.clone(), stop.clone());
+        let mut set = conns.lock().await;
+        while set.try_join_next().is_some() {}
+        match &tls {
+            None => {
+                set.spawn(serve(state, stream, info, stop));
+            }
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                set.spawn(async move {
+                    match tokio::time::timeout(Duration::from_secs(30), acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => serve(state, tls_stream, info, stop).await,
+                        Ok(Err(e)) => tracing::debug!(peer = %addr, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(peer = %addr, "TLS handshake timed out"),
+                    }
+                });
+            }
+        }
+    }
+}
+
+async fn accept_unix(state: Arc<State>, l: UnixListener, mut stop: watch::Receiver<bool>, conns: Conns) {
+    let own_uid = own_uid();
+    loop {
+        let accepted = tokio::select! {
+            a = l.accept() => a,
+            _ = stopped(&mut stop) => return,
+        };
+        let stream = match accepted {
+            Ok((s, _)) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed on the local socket");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let uid = stream.peer_cred().ok().map(|c| c.uid());
+        let trusted = uid.is_some_and(|u| u == 0 || Some(u) == own_uid);
+        let info = ConnInfo {
+            peer: Peer::Local { uid, trusted },
+            tls: false,
+        };
+        let mut set = conns.lock().await;
+        while set.try_join_next().is_some() {}
+        set.spawn(serve(state.clone(), stream, info, stop.clone()));
+    }
+}
+
+/// The effective uid of this process (the owner of `/proc/self`), read
+/// without `unsafe`.
+pub fn own_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+}
+
+/// Resolves once the stop flag is set (or its sender is gone).
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
