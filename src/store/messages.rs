@@ -481,6 +481,11 @@ impl Store {
                 .await?;
             write_recipients(&mut tx, id, rcpts).await?;
         }
+        // New attachments first, so their numbers never reuse a number a
+        // client may still hold for one it deletes in the same call.
+        for a in &data.new_attachments {
+            self.add_attachment(&mut tx, id, a).await?;
+        }
         let mut files = Vec::new();
         for num in &data.delete_attachments {
             let hash: Option<Option<String>> =
@@ -500,9 +505,6 @@ impl Store {
             if let Some(h) = hash {
                 files.extend(self.blob_release(&mut tx, &h).await?);
             }
-        }
-        for a in &data.new_attachments {
-            self.add_attachment(&mut tx, id, a).await?;
         }
         let size = self.refresh_size(&mut tx, id).await?;
         let was_unread = old_flags & i64::from(MSGFLAG_READ) == 0;

@@ -12,7 +12,7 @@ use sqlx::Row as _;
 
 use super::accounts::escape_like;
 use super::messages::{HOT_SELECT, row_props};
-use super::{Result, Store};
+use super::{Backend, Result, Store};
 use crate::props::*;
 
 /// A restriction on rows (MAPI's SRestriction, reduced to what clients use).
@@ -178,7 +178,7 @@ enum Arg {
 
 /// Compiles a restriction to SQL, or None if it names a property that is not
 /// a hot column.
-fn compile(r: &Restr, args: &mut Vec<Arg>) -> Option<String> {
+fn compile(r: &Restr, backend: Backend, args: &mut Vec<Arg>) -> Option<String> {
     Some(match r {
         Restr::And(items) | Restr::Or(items) => {
             if items.is_empty() {
@@ -189,10 +189,10 @@ fn compile(r: &Restr, args: &mut Vec<Arg>) -> Option<String> {
                 });
             }
             let sep = if matches!(r, Restr::And(_)) { " AND " } else { " OR " };
-            let parts = items.iter().map(|i| compile(i, args)).collect::<Option<Vec<_>>>()?;
+            let parts = items.iter().map(|i| compile(i, backend, args)).collect::<Option<Vec<_>>>()?;
             format!("({})", parts.join(sep))
         }
-        Restr::Not(inner) => format!("NOT ({})", compile(inner, args)?),
+        Restr::Not(inner) => format!("NOT ({})", compile(inner, backend, args)?),
         Restr::Compare { tag, op, value } => {
             let (col, kind) = hot_column(*tag)?;
             match (kind, value) {
@@ -204,7 +204,9 @@ fn compile(r: &Restr, args: &mut Vec<Arg>) -> Option<String> {
         }
         Restr::Content { tag, value, prefix } => {
             let (col, kind) = hot_column(*tag)?;
-            if kind != Kind::Text {
+            // SQLite's LOWER() folds ASCII only: leave other text to the
+            // server's own Unicode-aware evaluation.
+            if kind != Kind::Text || (backend == Backend::Sqlite && !value.is_ascii()) {
                 return None;
             }
             let esc = escape_like(&value.to_lowercase());
@@ -309,7 +311,7 @@ impl Store {
         let mut args = Vec::new();
         let where_sql = match &q.restriction {
             None => Some(String::new()),
-            Some(r) => compile(r, &mut args).map(|s| format!(" AND {s}")),
+            Some(r) => compile(r, self.backend(), &mut args).map(|s| format!(" AND {s}")),
         };
         let order_sql = sort
             .iter()
@@ -428,7 +430,7 @@ mod tests {
             })),
         ]);
         let mut args = Vec::new();
-        let sql = compile(&r, &mut args).unwrap();
+        let sql = compile(&r, Backend::Sqlite, &mut args).unwrap();
         assert_eq!(
             sql,
             "(LOWER(m.subject) LIKE ? ESCAPE '!' AND NOT (((m.flags | (m.has_attach * 16)) & ?) <> 0))"
@@ -439,7 +441,7 @@ mod tests {
     #[test]
     fn bag_restrictions_fall_back() {
         let r = Restr::Exists(PR_BODY);
-        assert!(compile(&r, &mut Vec::new()).is_none());
+        assert!(compile(&r, Backend::Sqlite, &mut Vec::new()).is_none());
     }
 
     #[test]
