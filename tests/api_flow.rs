@@ -9,7 +9,7 @@ mod common;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use common::{Db, TestServer};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Bytes that exercise every octet value, so base64 and blob handling are checked.
 fn attachment_bytes() -> Vec<u8> {
@@ -204,6 +204,9 @@ async fn notify_long_poll(db: Db) {
     assert_eq!(v["events"][0]["kind"], "objectCreated");
     assert_eq!(v["events"][0]["entryId"], id["entryId"]);
     assert_eq!(v["events"][0]["folder"], inbox.as_str());
+    if let Ok(srv) = std::sync::Arc::try_unwrap(srv) {
+        srv.stop().await;
+    }
 }
 
 /// Folder operations: rename, move, soft and hard delete, empty.
@@ -371,6 +374,3 @@ fn text_of(xml: &str, name: &str) -> String {
 }
 
 on_both_backends!(json_flow, notify_long_poll, folder_operations, update_and_copy, soap_flow);
-
-#[allow(dead_code)]
-fn _unused(_: Value) {}

@@ -37,6 +37,11 @@ pub fn mysql_url() -> Option<String> {
 
 /// Creates a fresh database on the test server and returns its URL.
 pub async fn fresh_mysql_db(base: &str) -> String {
+    fresh_mysql_db_named(base).await.0
+}
+
+/// Like [`fresh_mysql_db`], also returning the database name.
+pub async fn fresh_mysql_db_named(base: &str) -> (String, String) {
     use sqlx::Connection;
     let name = format!("okapi_t_{}", hex::encode(rand::random::<[u8; 6]>()));
     let (server, _) = base.rsplit_once('/').expect("OKAPI_TEST_MYSQL_URL must end in /DATABASE");
@@ -46,7 +51,17 @@ pub async fn fresh_mysql_db(base: &str) -> String {
         .execute(&mut conn)
         .await
         .expect("create test database");
-    format!("{server}/{name}")
+    (format!("{server}/{name}"), name)
+}
+
+/// Drops a test database.
+pub async fn drop_mysql_db(name: &str) {
+    use sqlx::Connection;
+    if let Some(base) = mysql_url() {
+        if let Ok(mut conn) = sqlx::AnyConnection::connect(&base).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut conn).await;
+        }
+    }
 }
 
 pub struct TestServer {
@@ -58,15 +73,19 @@ pub struct TestServer {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     client: reqwest::Client,
+    mysql_db: Option<String>,
 }
 
 impl TestServer {
     /// Starts a server; `extra` is appended to its configuration.
     pub async fn start(db: Db, extra: &str) -> Option<TestServer> {
         let dir = tempfile::tempdir().expect("tempdir");
-        let url = match db {
-            Db::Sqlite => format!("sqlite://{}/okapi.db", dir.path().display()),
-            Db::MySql => fresh_mysql_db(&mysql_url()?).await,
+        let (url, mysql_db) = match db {
+            Db::Sqlite => (format!("sqlite://{}/okapi.db", dir.path().display()), None),
+            Db::MySql => {
+                let (url, name) = fresh_mysql_db_named(&mysql_url()?).await;
+                (url, Some(name))
+            }
         };
         let socket = dir.path().join("server.sock");
         let text = format!(
@@ -94,6 +113,7 @@ impl TestServer {
             stop: Some(tx),
             task: Some(task),
             client: reqwest::Client::new(),
+            mysql_db,
         })
     }
 
@@ -169,6 +189,9 @@ impl TestServer {
             let _ = t.await;
         }
         self.store.close().await;
+        if let Some(name) = self.mysql_db.take() {
+            drop_mysql_db(&name).await;
+        }
     }
 }
 
