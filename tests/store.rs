@@ -1,0 +1,156 @@
+//! The store on its own, on SQLite and MariaDB: schema versions, and
+//! single-instance, reference-counted blobs in the database and in files.
+
+mod common;
+
+use common::Db;
+use okapi::error::StoreError;
+use okapi::props::{PR_SUBJECT, PropMap, PropValue};
+use okapi::store::{BlobLocation, MessageData, NewAttachmentData, NewUser, Role, Store, StoreOptions};
+
+struct Opened {
+    store: Store,
+    url: String,
+    dir: tempfile::TempDir,
+    mysql_db: Option<String>,
+}
+
+async fn open(db: Db, blobs_in_files: bool) -> Option<Opened> {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, mysql_db) = match db {
+        Db::Sqlite => (format!("sqlite://{}/okapi.db", dir.path().display()), None),
+        Db::MySql => {
+            let (url, name) = common::fresh_mysql_db_named(&common::mysql_url()?).await;
+            (url, Some(name))
+        }
+    };
+    let blobs =
+        if blobs_in_files { BlobLocation::Files(dir.path().join("blobs")) } else { BlobLocation::Database };
+    let opts = StoreOptions { url: url.clone(), password: None, blobs, acquire_timeout: std::time::Duration::from_secs(5) };
+    let store = Store::open(&opts).await.unwrap();
+    Some(Opened { store, url, dir, mysql_db })
+}
+
+async fn close(o: Opened) {
+    o.store.close().await;
+    if let Some(name) = o.mysql_db {
+        common::drop_mysql_db(&name).await;
+    }
+}
+
+async fn user(store: &Store, login: &str) -> i64 {
+    store
+        .create_user(&NewUser {
+            login: login.into(),
+            display_name: login.into(),
+            password_hash: "x".into(),
+            address: format!("{login}@example.test"),
+            aliases: vec![],
+            is_admin: false,
+        })
+        .await
+        .unwrap()
+}
+
+fn with_attachment(subject: &str, data: &[u8]) -> MessageData {
+    let mut props = PropMap::new();
+    props.insert(PR_SUBJECT, PropValue::Str(subject.into()));
+    MessageData {
+        props,
+        new_attachments: vec![NewAttachmentData { filename: "a.bin".into(), data: data.to_vec(), ..Default::default() }],
+        ..Default::default()
+    }
+}
+
+/// A database written by a newer okapi is refused with a message that says so,
+/// and opening the current schema twice migrates nothing twice.
+async fn newer_schema_is_refused(db: Db) {
+    let Some(o) = open(db, false).await else { return };
+    let opts = StoreOptions {
+        url: o.url.clone(),
+        password: None,
+        blobs: BlobLocation::Database,
+        acquire_timeout: std::time::Duration::from_secs(5),
+    };
+    // Re-opening a current database is fine.
+    Store::open(&opts).await.unwrap().close().await;
+    sqlx::any::install_default_drivers();
+    {
+        use sqlx::Connection;
+        let mut c = sqlx::AnyConnection::connect(&o.url).await.unwrap();
+        sqlx::query("INSERT INTO okapi_schema (version, applied_at) VALUES (999, 0)").execute(&mut c).await.unwrap();
+    }
+    let err = Store::open(&opts).await.unwrap_err();
+    assert!(matches!(err, StoreError::SchemaTooNew { found: 999, .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("999") && text.contains("newer"), "{text}");
+    close(o).await;
+}
+
+/// A user gets a private store with the standard folders and their classes.
+async fn new_users_get_standard_folders(db: Db) {
+    let Some(o) = open(db, false).await else { return };
+    let id = user(&o.store, "ann").await;
+    let st = o.store.store_of_user(id).await.unwrap();
+    for (role, class) in [(Role::Inbox, "IPF.Note"), (Role::Calendar, "IPF.Appointment"), (Role::Contacts, "IPF.Contact"),
+        (Role::Tasks, "IPF.Task"), (Role::Notes, "IPF.StickyNote"), (Role::Junk, "IPF.Note")]
+    {
+        let f = o.store.folder_by_role(st.id, role).await.unwrap();
+        assert_eq!(f.container_class, class);
+        assert_eq!(f.parent_id, Some(st.root_folder_id));
+    }
+    assert_eq!(o.store.public_store().await.unwrap().kind, "public");
+    let dup = o
+        .store
+        .create_user(&NewUser {
+            login: "ANN".into(),
+            display_name: "x".into(),
+            password_hash: "x".into(),
+            address: "other@example.test".into(),
+            aliases: vec![],
+            is_admin: false,
+        })
+        .await;
+    assert!(matches!(dup, Err(StoreError::Collision(_))), "logins are unique ignoring case");
+    close(o).await;
+}
+
+/// The same bytes in many messages are stored once and freed with the last reference.
+async fn blobs_are_single_instance(db: Db, in_files: bool) {
+    let Some(o) = open(db, in_files).await else { return };
+    let uid = user(&o.store, "bea").await;
+    let st = o.store.store_of_user(uid).await.unwrap();
+    let inbox = o.store.folder_by_role(st.id, Role::Inbox).await.unwrap().id;
+    let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+    let a = o.store.create_message(inbox, Some(uid), &with_attachment("a", &data)).await.unwrap();
+    let b = o.store.create_message(inbox, Some(uid), &with_attachment("b", &data)).await.unwrap();
+    let copy = o.store.copy_messages(&[a], inbox, Some(uid)).await.unwrap()[0];
+    let hash = o.store.attachments_of(a).await.unwrap()[0].blob_hash.clone().unwrap();
+    let file = o.dir.path().join("blobs").join(&hash[0..2]).join(&hash[2..4]).join(&hash);
+    assert_eq!(file.exists(), in_files);
+    for (i, id) in [a, b, copy].into_iter().enumerate() {
+        assert_eq!(o.store.attachment_data(id, 0).await.unwrap().1, data);
+        o.store.delete_messages(&[id]).await.unwrap();
+        let still = o.store.blob_get(&hash).await;
+        if i < 2 {
+            assert_eq!(still.unwrap(), data, "blob must survive while referenced");
+        } else {
+            assert!(still.is_err(), "last reference gone, blob must be gone");
+        }
+    }
+    assert!(!file.exists(), "blob file removed with its last reference");
+    let st = o.store.store_of_user(uid).await.unwrap();
+    assert_eq!(st.message_count, 0);
+    assert_eq!(st.size_bytes, 0, "store size returns to zero");
+    close(o).await;
+}
+
+async fn blobs_in_database(db: Db) {
+    blobs_are_single_instance(db, false).await
+}
+
+async fn blobs_in_files(db: Db) {
+    blobs_are_single_instance(db, true).await
+}
+
+on_both_backends!(newer_schema_is_refused, new_users_get_standard_folders, blobs_in_database, blobs_in_files);
