@@ -85,6 +85,20 @@ pub struct Config {
     pub smtp_server: String,
     /// SMTP port of that MTA.
     pub smtp_port: u16,
+    /// A sendmail-compatible command used instead of SMTP, if set.
+    pub sendmail_command: Option<String>,
+    /// How long the spooler retries a temporarily failing message.
+    pub queue_lifetime: Duration,
+    /// This server's mail name (empty: /etc/mailname or the host name).
+    pub hostname: Option<String>,
+    /// Sender of non-delivery reports (empty: postmaster@hostname).
+    pub postmaster_address: Option<String>,
+    /// Largest message accepted over LMTP.
+    pub max_message_size: u64,
+    /// Header marking spam, as "Name: value".
+    pub spam_header: Option<String>,
+    /// Minimum time between two out-of-office replies to one sender.
+    pub oof_interval: Duration,
     /// Where each key was last set; ignored by `==`.
     origins: Origins,
 }
@@ -294,6 +308,8 @@ enum Kind {
     Path,
     /// A file system path, or empty for none.
     OptPath,
+    /// Free text, or empty for none.
+    OptStr,
     /// `host:port` entries separated by commas and/or whitespace; may be empty.
     HostPortList,
     /// yes/no.
@@ -320,6 +336,7 @@ enum Value {
     Str(String),
     Path(PathBuf),
     OptPath(Option<PathBuf>),
+    OptStr(Option<String>),
     List(Vec<String>),
     #[allow(dead_code, reason = "no key is boolean yet; the kind is ready for the first one")]
     Bool(bool),
@@ -385,6 +402,18 @@ impl Setting for Option<PathBuf> {
     }
     fn to_value(&self) -> Value {
         Value::OptPath(self.clone())
+    }
+}
+
+impl Setting for Option<String> {
+    fn from_value(v: Value) -> Option<Self> {
+        match v {
+            Value::OptStr(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::OptStr(self.clone())
     }
 }
 
@@ -473,6 +502,7 @@ const PROCESS: &str = "Process and logging";
 const LIMITS: &str = "Sessions, limits and quotas";
 const TLS: &str = "TLS";
 const MAIL: &str = "Outgoing mail";
+const DELIVERY: &str = "Delivery";
 
 /// Every configuration key, in the order `--print-config` and the sample file list them.
 static KEYS: &[KeyDef] = &[
@@ -665,6 +695,62 @@ static KEYS: &[KeyDef] = &[
         Kind::Integer { min: 1, max: 65535 },
         "SMTP port of that MTA.",
     ),
+    key!(
+        sendmail_command,
+        MAIL,
+        "",
+        Kind::OptStr,
+        "A sendmail-compatible command to hand outgoing mail to instead of SMTP, e.g. \
+         /usr/sbin/sendmail. It is run as COMMAND -i -f SENDER -- RECIPIENTS with the message on \
+         standard input. Empty means SMTP to smtp_server.",
+    ),
+    key!(
+        queue_lifetime,
+        MAIL,
+        "5d",
+        Kind::Duration,
+        "How long the spooler retries a message that fails temporarily before it gives up and \
+         puts a non-delivery report in the sender's Inbox.",
+    ),
+    key!(
+        hostname,
+        MAIL,
+        "",
+        Kind::OptStr,
+        "This server's mail name, used in the LMTP greeting, generated Message-IDs and reports. \
+         Empty means the first line of /etc/mailname, or the system host name.",
+    ),
+    key!(
+        postmaster_address,
+        MAIL,
+        "",
+        Kind::OptStr,
+        "Sender address of non-delivery reports. Empty means postmaster@ followed by the mail name.",
+    ),
+    key!(
+        max_message_size,
+        DELIVERY,
+        "64M",
+        Kind::Size { nonzero: true },
+        "Largest message accepted over LMTP (announced as SIZE); larger ones are refused with \
+         552 5.3.4.",
+    ),
+    key!(
+        spam_header,
+        DELIVERY,
+        "X-Spam-Flag: YES",
+        Kind::OptStr,
+        "A header that marks spam, as \"Name: value\" (the value is matched case-insensitively at \
+         the start). Mail carrying it is filed into the recipient's Junk E-mail folder. Empty \
+         turns filing off.",
+    ),
+    key!(
+        oof_interval,
+        DELIVERY,
+        "7d",
+        Kind::Duration,
+        "An out-of-office reply goes to the same sender at most once in this time.",
+    ),
 ];
 
 fn key_def(name: &str) -> Option<&'static KeyDef> {
@@ -699,6 +785,7 @@ impl Kind {
                 }
             }
             Kind::OptPath => Ok(Value::OptPath((!text.is_empty()).then(|| PathBuf::from(text)))),
+            Kind::OptStr => Ok(Value::OptStr((!text.is_empty()).then(|| text.to_string()))),
             Kind::HostPortList => {
                 let items: Vec<String> = split_list(text).map(str::to_string).collect();
                 for item in &items {
@@ -750,6 +837,7 @@ impl Kind {
             Kind::Str => "text".into(),
             Kind::Path => "path".into(),
             Kind::OptPath => "path, or empty for none".into(),
+            Kind::OptStr => "text, or empty for none".into(),
             Kind::HostPortList => "list of host:port, separated by commas or spaces".into(),
             Kind::Bool => "yes or no".into(),
             Kind::Size { .. } => "size in bytes, or with a K, M, G or T suffix (powers of 1024)".into(),
@@ -773,6 +861,7 @@ impl Value {
             Value::Str(s) => s.clone(),
             Value::Path(p) => p.display().to_string(),
             Value::OptPath(p) => p.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            Value::OptStr(s) => s.clone().unwrap_or_default(),
             Value::List(l) => l.join(", "),
             Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
             Value::Size(n) => render_size(*n),
@@ -1091,6 +1180,13 @@ impl Config {
             tls_min_protocol: TlsVersion::default(),
             smtp_server: String::new(),
             smtp_port: 0,
+            sendmail_command: None,
+            queue_lifetime: Duration::ZERO,
+            hostname: None,
+            postmaster_address: None,
+            max_message_size: 0,
+            spam_header: None,
+            oof_interval: Duration::ZERO,
             origins: Origins::default(),
         }
     }
