@@ -8,8 +8,10 @@
 //! - [`api`]: the operation table, with request and response types.
 //! - [`ops`]: what each operation does: sessions, access control, the store.
 //! - [`codec`]: SOAP (with the WSDL) and JSON around the operation table.
+//! - [`delivery`]: LMTP and the pipe MDA: mail from the MTA into mailboxes.
 //! - [`http`]: the HTTP front: routing, limits, the local-socket trust.
 //! - [`server`]: listeners and the accept loop, started and drained by `run`.
+//! - [`spooler`]: sends submitted mail through the local MTA.
 //! - [`startup`]: okapi-server's start-up and shutdown.
 //! - [`admin`]: the okapi-admin client.
 
@@ -18,11 +20,13 @@ pub mod api;
 pub mod auth;
 pub mod codec;
 pub mod config;
+pub mod delivery;
 pub mod entryid;
 pub mod error;
 pub mod http;
 pub mod ops;
 pub mod props;
 pub mod server;
+pub mod spooler;
 pub mod startup;
 pub mod store;

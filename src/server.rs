@@ -4,7 +4,8 @@
 //! configuration, or later handed over by systemd) and a shutdown future; it
 //! serves every connection until that future completes, then stops accepting,
 //! lets connections finish their current request, and returns once they have
-//! drained or the drain timeout passed. Tests call it with listeners on
+//! drained or the drain timeout passed. The spooler and periodic chores run
+//! beside the listeners and stop with them. Tests call it with listeners on
 //! `127.0.0.1:0`.
 
 use std::future::Future;
@@ -36,6 +37,10 @@ pub struct Listeners {
     pub https: Vec<TcpListener>,
     /// HTTP on the local unix socket, with peer-credential trust.
     pub local: Option<UnixListener>,
+    /// LMTP over TCP, for the MTA.
+    pub lmtp: Vec<TcpListener>,
+    /// LMTP on a unix socket, for okapi-dagent and a local MTA.
+    pub lmtp_local: Option<UnixListener>,
 }
 
 /// Why the server could not start.
@@ -113,7 +118,24 @@ pub async fn bind_from_config(cfg: &Config) -> Result<Listeners, StartError> {
     if !cfg.local_socket.as_os_str().is_empty() {
         l.local = Some(bind_unix(&cfg.local_socket)?);
     }
+    for a in &cfg.lmtp_listen {
+        l.lmtp.push(bind_tcp(a).await?);
+    }
+    if !cfg.lmtp_socket.as_os_str().is_empty() {
+        l.lmtp_local = Some(bind_unix(&cfg.lmtp_socket)?);
+        // The MTA (postfix) and okapi-dagent run as other users.
+        set_mode(&cfg.lmtp_socket, 0o666)?;
+    }
     Ok(l)
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<(), StartError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|source| StartError::Bind {
+        what: path.display().to_string(),
+        source,
+        hint: "",
+    })
 }
 
 /// Builds the rustls server configuration from the certificate and key files.
@@ -205,14 +227,46 @@ pub async fn run(
         let (state, stop, conns) = (state.clone(), stop_rx.clone(), conns.clone());
         acceptors.spawn(accept_unix(state, l, stop, conns));
     }
+    let lmtp = Arc::new(LmtpContext {
+        mailbox: Arc::new(crate::delivery::StoreMailbox::new(state.clone())),
+        limits: crate::delivery::lmtp::LmtpLimits {
+            max_message_size: state.config().max_message_size,
+            ..Default::default()
+        },
+        hostname: crate::spooler::mail_name(&state.config()),
+    });
+    for l in listeners.lmtp {
+        acceptors.spawn(accept_lmtp_tcp(lmtp.clone(), l, stop_rx.clone(), conns.clone()));
+    }
+    if let Some(l) = listeners.lmtp_local {
+        acceptors.spawn(accept_lmtp_unix(lmtp.clone(), l, stop_rx.clone(), conns.clone()));
+    }
+    let spooler = tokio::spawn(crate::spooler::run(state.clone(), stop_rx.clone()));
+    let housekeeping = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
     shutdown.await;
     tracing::info!("stopping: no new connections; letting open ones finish");
     let _ = stop_tx.send(true);
+    if spooler.await.is_err() {
+        tracing::error!("the spooler ended abnormally");
+    }
+    let _ = housekeeping.await;
     while acceptors.join_next().await.is_some() {}
     let mut open = std::mem::take(&mut *conns.lock().await);
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async { while open.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
+    }
+}
+
+/// Periodic chores: expiring idle sessions.
+async fn housekeeping(state: Arc<State>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = stopped(&mut stop) => return,
+        }
+        let left = state.sessions.expire(state.session_timeout());
+        tracing::debug!(sessions = left, "expired idle sessions");
     }
 }
 
@@ -292,6 +346,62 @@ async fn accept_unix(state: Arc<State>, l: UnixListener, mut stop: watch::Receiv
     }
 }
 
+/// What every LMTP session shares.
+struct LmtpContext {
+    mailbox: Arc<crate::delivery::StoreMailbox>,
+    limits: crate::delivery::lmtp::LmtpLimits,
+    hostname: String,
+}
+
+async fn lmtp_session<S>(ctx: Arc<LmtpContext>, stream: S, peer: String)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    if let Err(e) = crate::delivery::lmtp::serve_lmtp(stream, &*ctx.mailbox, &ctx.limits, &ctx.hostname).await {
+        tracing::debug!(peer = %peer, error = %e, "LMTP session ended with an error");
+    }
+}
+
+async fn accept_lmtp_tcp(ctx: Arc<LmtpContext>, l: TcpListener, mut stop: watch::Receiver<bool>, conns: Conns) {
+    loop {
+        let accepted = tokio::select! {
+            a = l.accept() => a,
+            _ = stopped(&mut stop) => return,
+        };
+        match accepted {
+            Ok((stream, addr)) => {
+                let mut set = conns.lock().await;
+                while set.try_join_next().is_some() {}
+                set.spawn(lmtp_session(ctx.clone(), stream, addr.to_string()));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "LMTP accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn accept_lmtp_unix(ctx: Arc<LmtpContext>, l: UnixListener, mut stop: watch::Receiver<bool>, conns: Conns) {
+    loop {
+        let accepted = tokio::select! {
+            a = l.accept() => a,
+            _ = stopped(&mut stop) => return,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                let mut set = conns.lock().await;
+                while set.try_join_next().is_some() {}
+                set.spawn(lmtp_session(ctx.clone(), stream, "local".into()));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "LMTP accept failed on the local socket");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
 /// The effective uid of this process (the owner of `/proc/self`), read
 /// without `unsafe`.
 pub fn own_uid() -> Option<u32> {
@@ -300,6 +410,6 @@ pub fn own_uid() -> Option<u32> {
 }
 
 /// Resolves once the stop flag is set (or its sender is gone).
-async fn stopped(rx: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }

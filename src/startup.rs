@@ -22,7 +22,8 @@ Options:
       --print-config  print every key with its effective value and default, then exit
       --dev [DIR]     run from a checkout as an ordinary user: SQLite and sockets
                       under DIR (default ./okapi-dev), HTTP on 127.0.0.1:8236
-                      (OKAPI_DEV_LISTEN overrides), and a demo user
+                      (OKAPI_DEV_LISTEN overrides), LMTP on DIR/lmtp.sock
+                      (and OKAPI_DEV_LMTP_LISTEN if set), and a demo user
   -h, --help          this text
   -V, --version       the version
 ";
@@ -86,11 +87,14 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
 pub fn apply_dev(cfg: &mut Config, dir: &Path) -> Result<(), String> {
     let abs = std::env::current_dir().map_err(|e| e.to_string())?.join(dir);
     let listen = std::env::var("OKAPI_DEV_LISTEN").unwrap_or_else(|_| "127.0.0.1:8236".into());
+    // LMTP over TCP only when asked for: the unix socket is enough for okapi-dagent.
+    let lmtp = std::env::var("OKAPI_DEV_LMTP_LISTEN").unwrap_or_default();
     let p = |name: &str| abs.join(name).display().to_string();
     for (k, v) in [
         ("server_listen", listen),
         ("server_listen_tls", String::new()),
         ("local_socket", p("server.sock")),
+        ("lmtp_listen", lmtp),
         ("lmtp_socket", p("lmtp.sock")),
         ("database_url", format!("sqlite://{}", p("okapi.db"))),
         ("attachment_path", p("blobs")),

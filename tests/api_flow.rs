@@ -17,7 +17,9 @@ fn attachment_bytes() -> Vec<u8> {
 }
 
 async fn json_flow(db: Db) {
-    let Some(srv) = TestServer::start(db, "").await else { return };
+    let Some(srv) = TestServer::start(db, "").await else {
+        return;
+    };
     srv.add_user("alice", "alice-pw").await;
     let s = srv.logon("alice", "alice-pw").await;
     let st = srv.store_of(&s).await;
@@ -26,25 +28,57 @@ async fn json_flow(db: Db) {
 
     // Hierarchy: the ten standard folders with their container classes.
     let h = srv.ok("getHierarchy", json!({"session": s, "folder": root})).await;
-    let names: Vec<&str> = h["folders"].as_array().unwrap().iter().map(|f| f["displayName"].as_str().unwrap()).collect();
-    for want in ["Inbox", "Outbox", "Sent Items", "Deleted Items", "Drafts", "Junk E-mail", "Calendar", "Contacts", "Tasks", "Notes"] {
+    let names: Vec<&str> = h["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["displayName"].as_str().unwrap())
+        .collect();
+    for want in [
+        "Inbox",
+        "Outbox",
+        "Sent Items",
+        "Deleted Items",
+        "Drafts",
+        "Junk E-mail",
+        "Calendar",
+        "Contacts",
+        "Tasks",
+        "Notes",
+    ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
-    let cal = h["folders"].as_array().unwrap().iter().find(|f| f["displayName"] == "Calendar").unwrap();
+    let cal = h["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["displayName"] == "Calendar")
+        .unwrap();
     assert_eq!(cal["containerClass"], "IPF.Appointment");
 
     // Create a folder below the inbox.
     let projects = srv
-        .ok("createFolder", json!({"session": s, "parent": inbox, "name": "Projects"}))
+        .ok(
+            "createFolder",
+            json!({"session": s, "parent": inbox, "name": "Projects"}),
+        )
         .await["entryId"]
         .as_str()
         .unwrap()
         .to_string();
-    srv.fails("createFolder", json!({"session": s, "parent": inbox, "name": "projects"}), "MAPI_E_COLLISION").await;
+    srv.fails(
+        "createFolder",
+        json!({"session": s, "parent": inbox, "name": "projects"}),
+        "MAPI_E_COLLISION",
+    )
+    .await;
 
     // Save a few messages; one has recipients and an attachment.
     let data = attachment_bytes();
-    for (i, subject) in ["alpha report", "beta notes", "gamma report", "delta"].iter().enumerate() {
+    for (i, subject) in ["alpha report", "beta notes", "gamma report", "delta"]
+        .iter()
+        .enumerate()
+    {
         let mut req = json!({
             "session": s, "folder": inbox,
             "props": {
@@ -62,7 +96,8 @@ async fn json_flow(db: Db) {
                 {"recipientType": 1, "displayName": "Carol", "address": "carol@example.test"},
                 {"recipientType": 2, "displayName": "Dave", "address": "dave@example.test"}
             ]);
-            req["attachments"] = json!([{"filename": "data.bin", "mimeType": "application/octet-stream", "data": B64.encode(&data)}]);
+            req["attachments"] =
+                json!([{"filename": "data.bin", "mimeType": "application/octet-stream", "data": B64.encode(&data)}]);
         }
         srv.ok("saveObject", req).await;
     }
@@ -100,7 +135,12 @@ async fn json_flow(db: Db) {
                        {"content": {"tag": "PR_SUBJECT", "value": "del", "mode": "prefix"}}]}}),
         )
         .await;
-    let subjects: Vec<&str> = bag["rows"].as_array().unwrap().iter().map(|r| r["props"]["PR_SUBJECT"].as_str().unwrap()).collect();
+    let subjects: Vec<&str> = bag["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["props"]["PR_SUBJECT"].as_str().unwrap())
+        .collect();
     assert_eq!(subjects, ["beta notes", "delta"]);
 
     // Several sort keys and NOT / exists / bitmask.
@@ -128,14 +168,19 @@ async fn json_flow(db: Db) {
     assert_eq!(m["recipients"][1]["recipientType"], 2);
     assert_eq!(m["attachments"][0]["filename"], "data.bin");
     assert_eq!(m["attachments"][0]["size"], data.len());
-    let att = srv.ok("getAttachment", json!({"session": s, "entryId": gamma, "attachNum": 0})).await;
+    let att = srv
+        .ok("getAttachment", json!({"session": s, "entryId": gamma, "attachNum": 0}))
+        .await;
     assert_eq!(B64.decode(att["data"].as_str().unwrap()).unwrap(), data);
-    let streamed = reqwest::get(format!("{}/api/v1/attachment?session={s}&entryId={gamma}&attachNum=0", srv.base))
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let streamed = reqwest::get(format!(
+        "{}/api/v1/attachment?session={s}&entryId={gamma}&attachNum=0",
+        srv.base
+    ))
+    .await
+    .unwrap()
+    .bytes()
+    .await
+    .unwrap();
     assert_eq!(streamed.to_vec(), data);
 
     // Sync state before the changes below.
@@ -145,9 +190,15 @@ async fn json_flow(db: Db) {
     srv.ok("notify", json!({"session": s})).await; // drain earlier events
 
     // Move it, mark it read; the entry id stays.
-    let moved = srv.ok("moveObjects", json!({"session": s, "entryIds": [gamma], "destFolder": projects})).await;
+    let moved = srv
+        .ok(
+            "moveObjects",
+            json!({"session": s, "entryIds": [gamma], "destFolder": projects}),
+        )
+        .await;
     assert_eq!(moved["entryIds"][0], gamma.as_str());
-    srv.ok("setReadFlags", json!({"session": s, "entryIds": [gamma], "read": true})).await;
+    srv.ok("setReadFlags", json!({"session": s, "entryIds": [gamma], "read": true}))
+        .await;
     let m = srv.ok("loadObject", json!({"session": s, "entryId": gamma})).await;
     assert_eq!(m["folder"], projects.as_str());
     assert_eq!(m["props"]["PR_MESSAGE_FLAGS"].as_i64().unwrap() & 1, 1);
@@ -155,36 +206,77 @@ async fn json_flow(db: Db) {
     assert_eq!(h["folders"][0]["contentCount"], 1);
     assert_eq!(h["folders"][0]["unreadCount"], 0);
 
-    let ch = srv.ok("getChanges", json!({"session": s, "folder": projects, "syncState": state})).await;
+    let ch = srv
+        .ok(
+            "getChanges",
+            json!({"session": s, "folder": projects, "syncState": state}),
+        )
+        .await;
     assert_eq!(ch["created"], json!([gamma]));
     let inbox_changes = srv.ok("getChanges", json!({"session": s, "folder": inbox})).await;
     assert_eq!(inbox_changes["created"].as_array().unwrap().len(), 3);
 
     // notify saw the move.
     let ev = srv.ok("notify", json!({"session": s, "timeoutSeconds": 2})).await;
-    let kinds: Vec<&str> = ev["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = ev["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
     assert!(kinds.contains(&"objectMoved"), "{ev}");
     assert!(kinds.contains(&"objectModified"), "{ev}");
 
     // Delete it: soft into Deleted Items, then for good.
-    srv.ok("deleteObjects", json!({"session": s, "entryIds": [gamma]})).await;
+    srv.ok("deleteObjects", json!({"session": s, "entryIds": [gamma]}))
+        .await;
     let m = srv.ok("loadObject", json!({"session": s, "entryId": gamma})).await;
     assert_eq!(m["folder"], st["deletedItems"]);
-    srv.ok("deleteObjects", json!({"session": s, "entryIds": [gamma], "hard": true})).await;
-    srv.fails("loadObject", json!({"session": s, "entryId": gamma}), "MAPI_E_NOT_FOUND").await;
-    let ch = srv.ok("getChanges", json!({"session": s, "folder": projects, "syncState": state})).await;
+    srv.ok(
+        "deleteObjects",
+        json!({"session": s, "entryIds": [gamma], "hard": true}),
+    )
+    .await;
+    srv.fails(
+        "loadObject",
+        json!({"session": s, "entryId": gamma}),
+        "MAPI_E_NOT_FOUND",
+    )
+    .await;
+    let ch = srv
+        .ok(
+            "getChanges",
+            json!({"session": s, "folder": projects, "syncState": state}),
+        )
+        .await;
     assert_eq!(ch["created"], json!([]), "created and gone again since the state: {ch}");
     let later = ch["syncState"].as_str().unwrap();
-    srv.ok("saveObject", json!({"session": s, "folder": projects, "props": {"PR_SUBJECT": "x"}})).await;
-    let ch2 = srv.ok("getChanges", json!({"session": s, "folder": projects, "syncState": later})).await;
+    srv.ok(
+        "saveObject",
+        json!({"session": s, "folder": projects, "props": {"PR_SUBJECT": "x"}}),
+    )
+    .await;
+    let ch2 = srv
+        .ok(
+            "getChanges",
+            json!({"session": s, "folder": projects, "syncState": later}),
+        )
+        .await;
     assert_eq!(ch2["created"].as_array().unwrap().len(), 1);
-    srv.fails("getChanges", json!({"session": s, "folder": inbox, "syncState": later}), "SYNC_E_INVALID_SYNC_STATE").await;
+    srv.fails(
+        "getChanges",
+        json!({"session": s, "folder": inbox, "syncState": later}),
+        "SYNC_E_INVALID_SYNC_STATE",
+    )
+    .await;
     srv.stop().await;
 }
 
 /// A long-polling notify returns as soon as an event arrives.
 async fn notify_long_poll(db: Db) {
-    let Some(srv) = TestServer::start(db, "").await else { return };
+    let Some(srv) = TestServer::start(db, "").await else {
+        return;
+    };
     srv.add_user("erin", "pw").await;
     let s = srv.logon("erin", "pw").await;
     let inbox = srv.store_of(&s).await["inbox"].as_str().unwrap().to_string();
@@ -198,7 +290,12 @@ async fn notify_long_poll(db: Db) {
         })
     };
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let id = srv.ok("saveObject", json!({"session": s, "folder": inbox, "props": {"PR_SUBJECT": "hi"}})).await;
+    let id = srv
+        .ok(
+            "saveObject",
+            json!({"session": s, "folder": inbox, "props": {"PR_SUBJECT": "hi"}}),
+        )
+        .await;
     let (v, waited) = waiter.await.unwrap();
     assert!(waited < std::time::Duration::from_secs(20), "notify did not wake up");
     assert_eq!(v["events"][0]["kind"], "objectCreated");
@@ -211,52 +308,113 @@ async fn notify_long_poll(db: Db) {
 
 /// Folder operations: rename, move, soft and hard delete, empty.
 async fn folder_operations(db: Db) {
-    let Some(srv) = TestServer::start(db, "").await else { return };
+    let Some(srv) = TestServer::start(db, "").await else {
+        return;
+    };
     srv.add_user("frank", "pw").await;
     let s = srv.logon("frank", "pw").await;
     let st = srv.store_of(&s).await;
-    let (root, inbox, deleted) = (st["root"].as_str().unwrap(), st["inbox"].as_str().unwrap(), st["deletedItems"].as_str().unwrap());
-    let a = srv.ok("createFolder", json!({"session": s, "parent": root, "name": "A", "containerClass": "IPF.Task"})).await["entryId"].clone();
-    let b = srv.ok("createFolder", json!({"session": s, "parent": a, "name": "B"})).await["entryId"].clone();
-    srv.ok("renameFolder", json!({"session": s, "folder": b, "name": "B2"})).await;
-    srv.ok("moveFolder", json!({"session": s, "folder": b, "newParent": inbox})).await;
-    srv.fails("moveFolder", json!({"session": s, "folder": a, "newParent": a}), "MAPI_E_INVALID_PARAMETER").await;
-    srv.fails("deleteFolder", json!({"session": s, "folder": inbox}), "MAPI_E_NO_ACCESS").await;
-    srv.fails("renameFolder", json!({"session": s, "folder": inbox, "name": "x"}), "MAPI_E_NO_ACCESS").await;
-    let h = srv.ok("getHierarchy", json!({"session": s, "folder": root, "depth": 0})).await;
-    let b2 = h["folders"].as_array().unwrap().iter().find(|f| f["displayName"] == "B2").unwrap();
+    let (root, inbox, deleted) = (
+        st["root"].as_str().unwrap(),
+        st["inbox"].as_str().unwrap(),
+        st["deletedItems"].as_str().unwrap(),
+    );
+    let a = srv
+        .ok(
+            "createFolder",
+            json!({"session": s, "parent": root, "name": "A", "containerClass": "IPF.Task"}),
+        )
+        .await["entryId"]
+        .clone();
+    let b = srv
+        .ok("createFolder", json!({"session": s, "parent": a, "name": "B"}))
+        .await["entryId"]
+        .clone();
+    srv.ok("renameFolder", json!({"session": s, "folder": b, "name": "B2"}))
+        .await;
+    srv.ok("moveFolder", json!({"session": s, "folder": b, "newParent": inbox}))
+        .await;
+    srv.fails(
+        "moveFolder",
+        json!({"session": s, "folder": a, "newParent": a}),
+        "MAPI_E_INVALID_PARAMETER",
+    )
+    .await;
+    srv.fails(
+        "deleteFolder",
+        json!({"session": s, "folder": inbox}),
+        "MAPI_E_NO_ACCESS",
+    )
+    .await;
+    srv.fails(
+        "renameFolder",
+        json!({"session": s, "folder": inbox, "name": "x"}),
+        "MAPI_E_NO_ACCESS",
+    )
+    .await;
+    let h = srv
+        .ok("getHierarchy", json!({"session": s, "folder": root, "depth": 0}))
+        .await;
+    let b2 = h["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["displayName"] == "B2")
+        .unwrap();
     assert_eq!(b2["parentEntryId"], inbox);
     assert_eq!(b2["depth"], 2);
-    let ah = h["folders"].as_array().unwrap().iter().find(|f| f["displayName"] == "A").unwrap();
+    let ah = h["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["displayName"] == "A")
+        .unwrap();
     assert_eq!(ah["containerClass"], "IPF.Task");
 
-    srv.ok("saveObject", json!({"session": s, "folder": b, "props": {"PR_SUBJECT": "in b"}})).await;
+    srv.ok(
+        "saveObject",
+        json!({"session": s, "folder": b, "props": {"PR_SUBJECT": "in b"}}),
+    )
+    .await;
     srv.ok("deleteFolder", json!({"session": s, "folder": b})).await;
     let dh = srv.ok("getHierarchy", json!({"session": s, "folder": deleted})).await;
     assert_eq!(dh["folders"][0]["displayName"], "B2");
     assert_eq!(dh["folders"][0]["contentCount"], 1);
     srv.ok("deleteFolder", json!({"session": s, "folder": b})).await; // second time: for good
-    srv.fails("getHierarchy", json!({"session": s, "folder": b}), "MAPI_E_NOT_FOUND").await;
+    srv.fails("getHierarchy", json!({"session": s, "folder": b}), "MAPI_E_NOT_FOUND")
+        .await;
 
     for i in 0..3 {
-        srv.ok("saveObject", json!({"session": s, "folder": a, "props": {"PR_SUBJECT": format!("m{i}")}})).await;
+        srv.ok(
+            "saveObject",
+            json!({"session": s, "folder": a, "props": {"PR_SUBJECT": format!("m{i}")}}),
+        )
+        .await;
     }
     srv.ok("emptyFolder", json!({"session": s, "folder": a})).await;
     let q = srv.ok("queryRows", json!({"session": s, "folder": a})).await;
     assert_eq!(q["total"], 0);
     let q = srv.ok("queryRows", json!({"session": s, "folder": deleted})).await;
     assert_eq!(q["total"], 3);
-    srv.ok("emptyFolder", json!({"session": s, "folder": deleted, "hard": true})).await;
-    assert_eq!(srv.ok("queryRows", json!({"session": s, "folder": deleted})).await["total"], 0);
-    srv.ok("deleteFolder", json!({"session": s, "folder": a, "hard": true})).await;
-    srv.fails("queryRows", json!({"session": s, "folder": a}), "MAPI_E_NOT_FOUND").await;
+    srv.ok("emptyFolder", json!({"session": s, "folder": deleted, "hard": true}))
+        .await;
+    assert_eq!(
+        srv.ok("queryRows", json!({"session": s, "folder": deleted})).await["total"],
+        0
+    );
+    srv.ok("deleteFolder", json!({"session": s, "folder": a, "hard": true}))
+        .await;
+    srv.fails("queryRows", json!({"session": s, "folder": a}), "MAPI_E_NOT_FOUND")
+        .await;
     srv.stop().await;
 }
 
 /// Updating a message: merging properties, replacing recipients, adding and
 /// removing attachments; copying keeps blobs shared.
 async fn update_and_copy(db: Db) {
-    let Some(srv) = TestServer::start(db, "").await else { return };
+    let Some(srv) = TestServer::start(db, "").await else {
+        return;
+    };
     srv.add_user("gina", "pw").await;
     let s = srv.logon("gina", "pw").await;
     let st = srv.store_of(&s).await;
@@ -285,14 +443,28 @@ async fn update_and_copy(db: Db) {
     assert_eq!(atts.len(), 1);
     assert_eq!(atts[0]["filename"], "b.txt");
     assert_eq!(atts[0]["attachNum"], 1);
-    let copy = srv.ok("copyObjects", json!({"session": s, "entryIds": [id], "destFolder": st["inbox"]})).await;
+    let copy = srv
+        .ok(
+            "copyObjects",
+            json!({"session": s, "entryIds": [id], "destFolder": st["inbox"]}),
+        )
+        .await;
     let cid = copy["entryIds"][0].clone();
     assert_ne!(cid, id);
-    let c = srv.ok("getAttachment", json!({"session": s, "entryId": cid, "attachNum": 1})).await;
+    let c = srv
+        .ok("getAttachment", json!({"session": s, "entryId": cid, "attachNum": 1}))
+        .await;
     assert_eq!(B64.decode(c["data"].as_str().unwrap()).unwrap(), b"second");
-    srv.ok("deleteObjects", json!({"session": s, "entryIds": [id], "hard": true})).await;
-    let c = srv.ok("getAttachment", json!({"session": s, "entryId": cid, "attachNum": 1})).await;
-    assert_eq!(B64.decode(c["data"].as_str().unwrap()).unwrap(), b"second", "the copy's blob survived");
+    srv.ok("deleteObjects", json!({"session": s, "entryIds": [id], "hard": true}))
+        .await;
+    let c = srv
+        .ok("getAttachment", json!({"session": s, "entryId": cid, "attachNum": 1}))
+        .await;
+    assert_eq!(
+        B64.decode(c["data"].as_str().unwrap()).unwrap(),
+        b"second",
+        "the copy's blob survived"
+    );
     let r = srv.ok("resolveNames", json!({"session": s, "names": ["gin"]})).await;
     assert_eq!(r["entries"][0]["address"], "gina@example.test");
     srv.stop().await;
@@ -300,7 +472,9 @@ async fn update_and_copy(db: Db) {
 
 /// SOAP: the same flow through XML envelopes.
 async fn soap_flow(db: Db) {
-    let Some(srv) = TestServer::start(db, "").await else { return };
+    let Some(srv) = TestServer::start(db, "").await else {
+        return;
+    };
     srv.add_user("henry", "pw").await;
     let env = |body: &str| {
         format!(
@@ -320,9 +494,15 @@ async fn soap_flow(db: Db) {
     let st = call(format!("<o:getStore><o:session>{s}</o:session></o:getStore>")).await;
     let inbox = text_of(&st, "inbox");
     let root = text_of(&st, "root");
-    let h = call(format!("<o:getHierarchy><o:session>{s}</o:session><o:folder>{root}</o:folder></o:getHierarchy>")).await;
+    let h = call(format!(
+        "<o:getHierarchy><o:session>{s}</o:session><o:folder>{root}</o:folder></o:getHierarchy>"
+    ))
+    .await;
     assert!(h.contains("<displayName>Inbox</displayName>"), "{h}");
-    let f = call(format!("<o:createFolder><o:session>{s}</o:session><o:parent>{inbox}</o:parent><o:name>Soap</o:name></o:createFolder>")).await;
+    let f = call(format!(
+        "<o:createFolder><o:session>{s}</o:session><o:parent>{inbox}</o:parent><o:name>Soap</o:name></o:createFolder>"
+    ))
+    .await;
     let folder = text_of(&f, "entryId");
     let data = attachment_bytes();
     let saved = call(format!(
@@ -346,22 +526,46 @@ async fn soap_flow(db: Db) {
     assert!(q.contains("<s>Über SOAP &amp; XML</s>"), "{q}");
     let att = call(format!("<o:getAttachment><o:session>{s}</o:session><o:entryId>{id}</o:entryId><o:attachNum>0</o:attachNum></o:getAttachment>")).await;
     assert_eq!(B64.decode(text_of(&att, "data")).unwrap(), data);
-    let loaded = call(format!("<o:loadObject><o:session>{s}</o:session><o:entryId>{id}</o:entryId></o:loadObject>")).await;
+    let loaded = call(format!(
+        "<o:loadObject><o:session>{s}</o:session><o:entryId>{id}</o:entryId></o:loadObject>"
+    ))
+    .await;
     assert!(loaded.contains("<address>ida@example.test</address>"), "{loaded}");
-    let st2 = call(format!("<o:getChanges><o:session>{s}</o:session><o:folder>{inbox}</o:folder></o:getChanges>")).await;
+    let st2 = call(format!(
+        "<o:getChanges><o:session>{s}</o:session><o:folder>{inbox}</o:folder></o:getChanges>"
+    ))
+    .await;
     assert!(st2.contains("<syncState>"), "{st2}");
     call(format!("<o:moveObjects><o:session>{s}</o:session><o:entryIds>{id}</o:entryIds><o:destFolder>{inbox}</o:destFolder></o:moveObjects>")).await;
-    call(format!("<o:setReadFlags><o:session>{s}</o:session><o:entryIds>{id}</o:entryIds><o:read>true</o:read></o:setReadFlags>")).await;
-    let ch = call(format!("<o:getChanges><o:session>{s}</o:session><o:folder>{inbox}</o:folder></o:getChanges>")).await;
+    call(format!(
+        "<o:setReadFlags><o:session>{s}</o:session><o:entryIds>{id}</o:entryIds><o:read>true</o:read></o:setReadFlags>"
+    ))
+    .await;
+    let ch = call(format!(
+        "<o:getChanges><o:session>{s}</o:session><o:folder>{inbox}</o:folder></o:getChanges>"
+    ))
+    .await;
     assert!(ch.contains(&format!("<created>{id}</created>")), "{ch}");
-    let ev = call(format!("<o:notify><o:session>{s}</o:session><o:timeoutSeconds>1</o:timeoutSeconds></o:notify>")).await;
+    let ev = call(format!(
+        "<o:notify><o:session>{s}</o:session><o:timeoutSeconds>1</o:timeoutSeconds></o:notify>"
+    ))
+    .await;
     assert!(ev.contains("<kind>objectMoved</kind>"), "{ev}");
     call(format!("<o:deleteObjects><o:session>{s}</o:session><o:entryIds>{id}</o:entryIds><o:hard>true</o:hard></o:deleteObjects>")).await;
     let (status, fault) = srv
-        .raw("/okapi", "text/xml", env(&format!("<o:loadObject><o:session>{s}</o:session><o:entryId>{id}</o:entryId></o:loadObject>")))
+        .raw(
+            "/okapi",
+            "text/xml",
+            env(&format!(
+                "<o:loadObject><o:session>{s}</o:session><o:entryId>{id}</o:entryId></o:loadObject>"
+            )),
+        )
         .await;
     assert_eq!(status, 500);
-    assert!(fault.contains("MAPI_E_NOT_FOUND") && fault.contains("0x8004010F"), "{fault}");
+    assert!(
+        fault.contains("MAPI_E_NOT_FOUND") && fault.contains("0x8004010F"),
+        "{fault}"
+    );
     srv.stop().await;
 }
 
@@ -373,4 +577,10 @@ fn text_of(xml: &str, name: &str) -> String {
     xml[start..end].to_string()
 }
 
-on_both_backends!(json_flow, notify_long_poll, folder_operations, update_and_copy, soap_flow);
+on_both_backends!(
+    json_flow,
+    notify_long_poll,
+    folder_operations,
+    update_and_copy,
+    soap_flow
+);

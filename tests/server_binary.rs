@@ -19,20 +19,34 @@ impl Drop for Running {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_for_port(port: u16) {
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(30), "server did not open port {port}");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "server did not open port {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 fn tool_present(name: &str) -> bool {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().is_ok_and(|o| o.status.success());
-    assert!(found || std::env::var("CI").is_err(), "{name} is needed for this test and must be installed in CI");
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var("CI").is_err(),
+        "{name} is needed for this test and must be installed in CI"
+    );
     found
 }
 
@@ -41,13 +55,20 @@ fn tool_present(name: &str) -> bool {
 fn configuration_errors_name_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("server.cfg");
-    std::fs::write(&cfg, "# test\nserver_listen = 127.0.0.1:1\nsever_listen = x\nmax_request_size = lots\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "# test\nserver_listen = 127.0.0.1:1\nsever_listen = x\nmax_request_size = lots\n",
+    )
+    .unwrap();
     let out = Command::new(SERVER).arg("--config").arg(&cfg).output().unwrap();
     assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("{}:3", cfg.display())), "{err}");
     assert!(err.contains("did you mean \"server_listen\""), "{err}");
-    assert!(err.contains(":4") && err.contains("max_request_size"), "both errors are reported: {err}");
+    assert!(
+        err.contains(":4") && err.contains("max_request_size"),
+        "both errors are reported: {err}"
+    );
 }
 
 /// --print-config shows every key with value, default and origin, including drop-ins.
@@ -57,16 +78,37 @@ fn print_config_shows_values_defaults_and_origins() {
     let cfg = dir.path().join("server.cfg");
     std::fs::write(&cfg, "session_timeout = 5m\n").unwrap();
     std::fs::create_dir(dir.path().join("server.cfg.d")).unwrap();
-    std::fs::write(dir.path().join("server.cfg.d/10-db.cfg"), "database_url = mysql://okapi:pw@db/okapi\n").unwrap();
-    let out = Command::new(SERVER).arg("--config").arg(&cfg).arg("--print-config").output().unwrap();
+    std::fs::write(
+        dir.path().join("server.cfg.d/10-db.cfg"),
+        "database_url = mysql://okapi:pw@db/okapi\n",
+    )
+    .unwrap();
+    let out = Command::new(SERVER)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--print-config")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = |key: &str| text.lines().find(|l| l.starts_with(&format!("{key} ="))).unwrap_or_else(|| panic!("{key} missing:\n{text}")).to_string();
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{key} =")))
+            .unwrap_or_else(|| panic!("{key} missing:\n{text}"))
+            .to_string()
+    };
     assert!(line("session_timeout").contains("default: 30m"), "{text}");
     assert!(line("session_timeout").contains("server.cfg:1"), "{text}");
     assert!(line("database_url").contains("10-db.cfg:1"), "{text}");
     assert!(!text.contains(":pw@"), "the password is hidden: {text}");
-    for key in ["server_listen", "server_listen_tls", "local_socket", "attachment_storage", "quota_hard", "tls_min_protocol"] {
+    for key in [
+        "server_listen",
+        "server_listen_tls",
+        "local_socket",
+        "attachment_storage",
+        "quota_hard",
+        "tls_min_protocol",
+    ] {
         line(key);
     }
 }
@@ -99,7 +141,10 @@ fn dev_mode_prints_how_to_log_in() {
     std::thread::spawn(move || lines.for_each(drop));
     assert!(banner.contains(&format!("http://127.0.0.1:{port}")), "{banner}");
     let password = std::fs::read_to_string(dir.path().join("demo-password")).unwrap();
-    assert!(banner.contains(&format!("Login: demo / {}", password.trim())), "{banner}");
+    assert!(
+        banner.contains(&format!("Login: demo / {}", password.trim())),
+        "{banner}"
+    );
     let out = Command::new("curl")
         .args(["-s", &format!("http://127.0.0.1:{port}/api/v1/logon"), "-d"])
         .arg(format!("{{\"user\":\"demo\",\"password\":\"{}\"}}", password.trim()))
@@ -117,7 +162,17 @@ fn tls_listener_serves_tls12_and_up() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let ok = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
         .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
         .arg("-keyout")
         .arg(&key)
@@ -133,6 +188,7 @@ fn tls_listener_serves_tls12_and_up() {
         &cfg,
         format!(
             "server_listen = 127.0.0.1:{http}\nserver_listen_tls = 127.0.0.1:{https}\nlocal_socket = {d}/s.sock\n\
+             lmtp_listen =\nlmtp_socket = {d}/lmtp.sock\n\
              database_url = sqlite://{d}/okapi.db\nattachment_path = {d}/blobs\ntls_cert_file = {c}\ntls_key_file = {k}\n",
             d = dir.path().display(),
             c = cert.display(),
@@ -140,7 +196,12 @@ fn tls_listener_serves_tls12_and_up() {
         ),
     )
     .unwrap();
-    let child = Command::new(SERVER).arg("--config").arg(&cfg).stderr(Stdio::null()).spawn().unwrap();
+    let child = Command::new(SERVER)
+        .arg("--config")
+        .arg(&cfg)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let _guard = Running(child);
     wait_for_port(https);
     let curl = |extra: &[&str]| {
@@ -153,9 +214,18 @@ fn tls_listener_serves_tls12_and_up() {
             .unwrap()
     };
     let out = curl(&["--tlsv1.2", "--tls-max", "1.2"]);
-    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("wsdl:definitions"), "{out:?}");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("wsdl:definitions"),
+        "{out:?}"
+    );
     let wsdl = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(wsdl.contains(&format!("https://127.0.0.1:{https}/okapi")), "the WSDL names the TLS endpoint");
+    assert!(
+        wsdl.contains(&format!("https://127.0.0.1:{https}/okapi")),
+        "the WSDL names the TLS endpoint"
+    );
     assert!(curl(&["--tlsv1.3"]).status.success());
-    assert!(!curl(&["--tlsv1.1", "--tls-max", "1.1"]).status.success(), "TLS 1.1 must be refused");
+    assert!(
+        !curl(&["--tlsv1.1", "--tls-max", "1.1"]).status.success(),
+        "TLS 1.1 must be refused"
+    );
 }

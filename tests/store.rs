@@ -24,11 +24,24 @@ async fn open(db: Db, blobs_in_files: bool) -> Option<Opened> {
             (url, Some(name))
         }
     };
-    let blobs =
-        if blobs_in_files { BlobLocation::Files(dir.path().join("blobs")) } else { BlobLocation::Database };
-    let opts = StoreOptions { url: url.clone(), password: None, blobs, acquire_timeout: std::time::Duration::from_secs(5) };
+    let blobs = if blobs_in_files {
+        BlobLocation::Files(dir.path().join("blobs"))
+    } else {
+        BlobLocation::Database
+    };
+    let opts = StoreOptions {
+        url: url.clone(),
+        password: None,
+        blobs,
+        acquire_timeout: std::time::Duration::from_secs(5),
+    };
     let store = Store::open(&opts).await.unwrap();
-    Some(Opened { store, url, dir, mysql_db })
+    Some(Opened {
+        store,
+        url,
+        dir,
+        mysql_db,
+    })
 }
 
 async fn close(o: Opened) {
@@ -57,7 +70,11 @@ fn with_attachment(subject: &str, data: &[u8]) -> MessageData {
     props.insert(PR_SUBJECT, PropValue::Str(subject.into()));
     MessageData {
         props,
-        new_attachments: vec![NewAttachmentData { filename: "a.bin".into(), data: data.to_vec(), ..Default::default() }],
+        new_attachments: vec![NewAttachmentData {
+            filename: "a.bin".into(),
+            data: data.to_vec(),
+            ..Default::default()
+        }],
         ..Default::default()
     }
 }
@@ -78,7 +95,10 @@ async fn newer_schema_is_refused(db: Db) {
     {
         use sqlx::Connection;
         let mut c = sqlx::AnyConnection::connect(&o.url).await.unwrap();
-        sqlx::query("INSERT INTO okapi_schema (version, applied_at) VALUES (999, 0)").execute(&mut c).await.unwrap();
+        sqlx::query("INSERT INTO okapi_schema (version, applied_at) VALUES (999, 0)")
+            .execute(&mut c)
+            .await
+            .unwrap();
     }
     let err = Store::open(&opts).await.unwrap_err();
     assert!(matches!(err, StoreError::SchemaTooNew { found: 999, .. }), "{err}");
@@ -92,9 +112,14 @@ async fn new_users_get_standard_folders(db: Db) {
     let Some(o) = open(db, false).await else { return };
     let id = user(&o.store, "ann").await;
     let st = o.store.store_of_user(id).await.unwrap();
-    for (role, class) in [(Role::Inbox, "IPF.Note"), (Role::Calendar, "IPF.Appointment"), (Role::Contacts, "IPF.Contact"),
-        (Role::Tasks, "IPF.Task"), (Role::Notes, "IPF.StickyNote"), (Role::Junk, "IPF.Note")]
-    {
+    for (role, class) in [
+        (Role::Inbox, "IPF.Note"),
+        (Role::Calendar, "IPF.Appointment"),
+        (Role::Contacts, "IPF.Contact"),
+        (Role::Tasks, "IPF.Task"),
+        (Role::Notes, "IPF.StickyNote"),
+        (Role::Junk, "IPF.Note"),
+    ] {
         let f = o.store.folder_by_role(st.id, role).await.unwrap();
         assert_eq!(f.container_class, class);
         assert_eq!(f.parent_id, Some(st.root_folder_id));
@@ -111,7 +136,10 @@ async fn new_users_get_standard_folders(db: Db) {
             is_admin: false,
         })
         .await;
-    assert!(matches!(dup, Err(StoreError::Collision(_))), "logins are unique ignoring case");
+    assert!(
+        matches!(dup, Err(StoreError::Collision(_))),
+        "logins are unique ignoring case"
+    );
     close(o).await;
 }
 
@@ -122,11 +150,25 @@ async fn blobs_are_single_instance(db: Db, in_files: bool) {
     let st = o.store.store_of_user(uid).await.unwrap();
     let inbox = o.store.folder_by_role(st.id, Role::Inbox).await.unwrap().id;
     let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
-    let a = o.store.create_message(inbox, Some(uid), &with_attachment("a", &data)).await.unwrap();
-    let b = o.store.create_message(inbox, Some(uid), &with_attachment("b", &data)).await.unwrap();
+    let a = o
+        .store
+        .create_message(inbox, Some(uid), &with_attachment("a", &data))
+        .await
+        .unwrap();
+    let b = o
+        .store
+        .create_message(inbox, Some(uid), &with_attachment("b", &data))
+        .await
+        .unwrap();
     let copy = o.store.copy_messages(&[a], inbox, Some(uid)).await.unwrap()[0];
     let hash = o.store.attachments_of(a).await.unwrap()[0].blob_hash.clone().unwrap();
-    let file = o.dir.path().join("blobs").join(&hash[0..2]).join(&hash[2..4]).join(&hash);
+    let file = o
+        .dir
+        .path()
+        .join("blobs")
+        .join(&hash[0..2])
+        .join(&hash[2..4])
+        .join(&hash);
     assert_eq!(file.exists(), in_files);
     for (i, id) in [a, b, copy].into_iter().enumerate() {
         assert_eq!(o.store.attachment_data(id, 0).await.unwrap().1, data);
@@ -153,4 +195,9 @@ async fn blobs_in_files(db: Db) {
     blobs_are_single_instance(db, true).await
 }
 
-on_both_backends!(newer_schema_is_refused, new_users_get_standard_folders, blobs_in_database, blobs_in_files);
+on_both_backends!(
+    newer_schema_is_refused,
+    new_users_get_standard_folders,
+    blobs_in_database,
+    blobs_in_files
+);

@@ -14,7 +14,7 @@
 
 use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -54,7 +54,8 @@ impl Client {
             op: op.to_string(),
             message: e.to_string(),
         })?;
-        let call = tokio::time::timeout(CALL_TIMEOUT, self.post(op, body));
+        // The timer needs the runtime, so it is made inside the future.
+        let call = async { tokio::time::timeout(CALL_TIMEOUT, self.post(op, body)).await };
         match self.runtime.block_on(call) {
             Ok(answer) => answer,
             Err(_) => Err(ClientError::Timeout {
@@ -266,14 +267,6 @@ fn os_message(e: &io::Error) -> String {
     }
 }
 
-/// The socket a client talks to, for messages.
-impl Client {
-    /// The socket path.
-    pub(crate) fn socket(&self) -> &Path {
-        &self.socket
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,7 +293,10 @@ mod tests {
             decode_answer("x", 200, b"<html>"),
             Err(ClientError::BadReply { .. })
         ));
-        assert!(matches!(decode_answer("x", 500, b""), Err(ClientError::BadReply { .. })));
+        assert!(matches!(
+            decode_answer("x", 500, b""),
+            Err(ClientError::BadReply { .. })
+        ));
     }
 
     #[test]

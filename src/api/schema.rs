@@ -164,6 +164,47 @@ impl Schema for AnyValue {
     }
 }
 
+/// Finds where a JSON request does not fit its shape, so a JSON client's
+/// error names the field as a SOAP client's does: the path of the first value
+/// of the wrong type (`limit`, `attachments[0]/data`) and what is wrong with
+/// it. Linear in the request; None if no value misfits (serde's own message,
+/// which names unknown and missing fields, then says it all).
+pub fn find_misfit(v: &serde_json::Value, xsd: &Xsd) -> Option<(String, String)> {
+    use serde_json::Value as Json;
+    fn leaf<'a, T: Deserialize<'a>>(v: &'a Json) -> Option<(String, String)> {
+        T::deserialize(v).err().map(|e| (String::new(), e.to_string()))
+    }
+    let within = |name: String, (path, why): (String, String)| {
+        let path = match path.chars().next() {
+            None => name,
+            Some('[') => format!("{name}{path}"),
+            Some(_) => format!("{name}/{path}"),
+        };
+        (path, why)
+    };
+    match (xsd, v) {
+        (Xsd::Optional(_), Json::Null) | (Xsd::PropValue, _) => None,
+        (Xsd::Optional(inner), _) => find_misfit(v, inner),
+        (Xsd::Struct(def), Json::Object(obj)) => (def.fields)().iter().find_map(|f| {
+            let value = obj.get(&f.name)?;
+            find_misfit(value, &f.xsd).map(|m| within(f.name.clone(), m))
+        }),
+        (Xsd::Struct(_), _) => leaf::<serde_json::Map<String, Json>>(v),
+        (Xsd::List(item), Json::Array(items)) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| find_misfit(x, item).map(|m| within(format!("[{i}]"), m))),
+        (Xsd::List(_), _) => leaf::<Vec<Json>>(v),
+        (Xsd::String, _) => leaf::<String>(v),
+        (Xsd::Int, _) => leaf::<i32>(v),
+        (Xsd::Long, _) => leaf::<i64>(v),
+        (Xsd::Bool, _) => leaf::<bool>(v),
+        (Xsd::Double, _) => leaf::<f64>(v),
+        (Xsd::Base64, _) => leaf::<Bytes>(v),
+        (Xsd::Props, _) => leaf::<Props>(v),
+    }
+}
+
 /// `snake_case` to `camelCase`, as serde's `rename_all = "camelCase"` does.
 pub fn camel_case(snake: &str) -> String {
     let mut out = String::with_capacity(snake.len());
@@ -213,6 +254,28 @@ macro_rules! api_struct {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn misfits_are_found_by_path() {
+        use crate::api::types::{QueryRowsRequest, SaveObjectRequest};
+        let q = QueryRowsRequest::xsd();
+        let (path, why) = find_misfit(&serde_json::json!({"session": "s", "limit": "ten"}), &q).unwrap();
+        assert_eq!(path, "limit");
+        assert!(why.contains("expected i64"), "{why}");
+        let (path, _) = find_misfit(&serde_json::json!({"restriction": {"and": [{"exists": 1}]}}), &q).unwrap();
+        assert_eq!(path, "restriction/and[0]/exists");
+        let save = SaveObjectRequest::xsd();
+        let (path, why) = find_misfit(&serde_json::json!({"attachments": [{"data": "***"}]}), &save).unwrap();
+        assert_eq!(path, "attachments[0]/data");
+        assert!(why.contains("base64"), "{why}");
+        assert!(
+            find_misfit(
+                &serde_json::json!({"session": "s", "limit": 5, "restriction": null}),
+                &q
+            )
+            .is_none()
+        );
+    }
 
     #[test]
     fn camel_case_matches_serde() {

@@ -728,3 +728,68 @@ api_struct! {
         pub stores: Vec<StoreInfo>,
     }
 }
+
+// ---- mail flow ----------------------------------------------------------------
+
+api_struct! {
+    /// Request of `submitMessage`: hands a saved message to the spooler.
+    pub struct SubmitMessageRequest {
+        /// Session id.
+        pub session: String,
+        /// The message (in the caller's own store; it moves to the Outbox).
+        pub entry_id: String,
+    }
+}
+api_struct! {
+    /// Out-of-office state.
+    pub struct OutOfOffice {
+        /// Replies are on.
+        pub enabled: bool,
+        /// Reply subject (empty: "Auto: " and the original subject).
+        pub subject: String,
+        /// Reply text.
+        pub body: String,
+        /// Replies start at this time (RFC 3339), if set.
+        pub start: Option<String>,
+        /// Replies end at this time (RFC 3339), if set.
+        pub end: Option<String>,
+    }
+}
+api_struct! {
+    /// Request of `getOutOfOffice`.
+    pub struct GetOutOfOfficeRequest {
+        /// Session id (not needed on the local socket).
+        pub session: Option<String>,
+        /// Another user's login (administrators only); absent for one's own.
+        pub user: Option<String>,
+    }
+}
+api_struct! {
+    /// Request of `setOutOfOffice`.
+    pub struct SetOutOfOfficeRequest {
+        /// Session id (not needed on the local socket).
+        pub session: Option<String>,
+        /// Another user's login (administrators only); absent for one's own.
+        pub user: Option<String>,
+        /// The new state.
+        pub settings: OutOfOffice,
+    }
+}
+api_struct! {
+    /// Request of `sendAsGrant` and `sendAsRevoke`.
+    pub struct SendAsRequest {
+        /// Session id (not needed on the local socket).
+        pub session: Option<String>,
+        /// The user who may send.
+        pub login: String,
+        /// The address they may send as.
+        pub address: String,
+    }
+}
+api_struct! {
+    /// Response of `sendAsList`.
+    pub struct SendAsListResponse {
+        /// Addresses the user may send as besides their own.
+        pub addresses: Vec<String>,
+    }
+}

@@ -6,8 +6,9 @@
 //! user, the user's groups, or `default`. Operations ask for the right they
 //! need and get `MAPI_E_NO_ACCESS` with a sentence when it is missing.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, MapiCode};
 use crate::ops::session::Session;
+use crate::ops::{Ctx, Peer};
 use crate::store::{FolderRow, Store, rights};
 
 /// The rights a session has on a folder.
@@ -55,4 +56,22 @@ pub fn may_delete(r: i64, own: bool) -> bool {
 /// True if the folder is visible in the hierarchy with these rights.
 pub fn visible(r: i64) -> bool {
     r & (rights::FOLDER_VISIBLE | rights::READ_ANY | rights::FOLDER_OWNER) != 0
+}
+
+/// Administration: a trusted caller on the local socket (root or the
+/// server's user), or the session of a user with the admin flag.
+pub fn require_admin(ctx: &Ctx, session: &Option<String>) -> Result<(), ApiError> {
+    if let Peer::Local { trusted: true, .. } = ctx.peer {
+        return Ok(());
+    }
+    match session {
+        Some(id) if ctx.session(id)?.is_admin => Ok(()),
+        Some(_) => Err(ApiError::no_access(
+            "this needs an administrator; ask one to set the admin flag on your user",
+        )),
+        None => Err(ApiError::new(
+            MapiCode::EndOfSession,
+            "administration needs an admin session, or root on the local socket (run okapi-admin as root or as the okapi user)",
+        )),
+    }
 }

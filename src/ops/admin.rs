@@ -8,24 +8,9 @@ use crate::api::types::*;
 use crate::auth::hash_password;
 use crate::entryid::EntryId;
 use crate::error::{ApiError, MapiCode};
-use crate::ops::{Ctx, Peer};
+use crate::ops::Ctx;
+use crate::ops::access::require_admin;
 use crate::store::{NewUser, UserRow, UserUpdate};
-
-fn require_admin(ctx: &Ctx, session: &Option<String>) -> Result<(), ApiError> {
-    if let Peer::Local { trusted: true, .. } = ctx.peer {
-        return Ok(());
-    }
-    match session {
-        Some(id) if ctx.session(id)?.is_admin => Ok(()),
-        Some(_) => Err(ApiError::no_access(
-            "this needs an administrator; ask one to set the admin flag on your user",
-        )),
-        None => Err(ApiError::new(
-            MapiCode::EndOfSession,
-            "administration needs an admin session, or root on the local socket (run okapi-admin as root or as the okapi user)",
-        )),
-    }
-}
 
 async fn user(ctx: &Ctx, login: &str) -> Result<UserRow, ApiError> {
     ctx.store()

@@ -165,7 +165,14 @@ pub(super) async fn empty_folder(ctx: &Ctx, req: FolderDeleteRequest) -> Result<
     let store = ctx.store();
     let (f, _) = require_folder(store, &s, id, rights::DELETE_ANY, "delete items").await?;
     let messages = store.folder_message_ids(id).await?;
-    let subfolders = store.child_folders(id).await?;
+    // Subfolders go only where the caller could delete them one by one
+    // (folder owner); the others stay, as MAPI's partial completion.
+    let mut subfolders = Vec::new();
+    for sub in store.child_folders(id).await? {
+        if folder_rights(store, &s, &sub).await? & rights::FOLDER_OWNER != 0 {
+            subfolders.push(sub);
+        }
+    }
     let target = match f.owner_id {
         Some(_) if !req.hard.unwrap_or(false) => {
             let d = store.folder_by_role(f.store_id, Role::DeletedItems).await?;

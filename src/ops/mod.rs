@@ -6,10 +6,11 @@
 //! events; they never see XML or HTTP.
 
 pub mod access;
-mod admin;
+pub(crate) mod admin;
 mod directory;
 mod folders;
 mod logon;
+mod mailflow;
 mod messages;
 pub(crate) use messages::attachment_for_download;
 pub mod notify;
@@ -36,6 +37,8 @@ pub struct State {
     pub config: RwLock<Config>,
     /// Open sessions.
     pub sessions: session::Sessions,
+    /// Wakes the spooler when a message is submitted.
+    pub spooler_wake: tokio::sync::Notify,
 }
 
 impl State {
@@ -45,6 +48,7 @@ impl State {
             store,
             config: RwLock::new(config),
             sessions: session::Sessions::default(),
+            spooler_wake: tokio::sync::Notify::new(),
         })
     }
 
@@ -105,8 +109,13 @@ macro_rules! op {
             v: serde_json::Value,
         ) -> crate::api::BoxFuture<'a, Result<serde_json::Value, ApiError>> {
             Box::pin(async move {
-                let req: $req = serde_json::from_value(v)
-                    .map_err(|e| ApiError::new(MapiCode::InvalidParameter, format!("{}: {}", $name, e)))?;
+                let req: $req = serde::Deserialize::deserialize(&v).map_err(|e: serde_json::Error| {
+                    let message = match crate::api::schema::find_misfit(&v, &<$req as Schema>::xsd()) {
+                        Some((path, why)) => format!("{}/{path}: {why}", $name),
+                        None => format!("{}: {e}", $name),
+                    };
+                    ApiError::new(MapiCode::InvalidParameter, message)
+                })?;
                 let resp: $resp = $handler(ctx, req).await?;
                 serde_json::to_value(resp).map_err(|e| {
                     ApiError::new(
@@ -165,6 +174,12 @@ pub static OPERATIONS: &[Operation] = &[
     op!("quotaSet", "Administration: sets a user's quota limits.", QuotaSetRequest => Empty, admin::quota_set),
     op!("quotaShow", "Shows a user's quota limits and usage.", NameRequest => QuotaInfo, admin::quota_show),
     op!("storeList", "Administration: lists stores.", AdminRequest => StoreListResponse, admin::store_list),
+    op!("submitMessage", "Hands a saved message to the spooler for sending; it moves to the Outbox.", SubmitMessageRequest => Empty, mailflow::submit_message),
+    op!("getOutOfOffice", "Returns a user's out-of-office state.", GetOutOfOfficeRequest => OutOfOffice, mailflow::get_out_of_office),
+    op!("setOutOfOffice", "Sets a user's out-of-office state.", SetOutOfOfficeRequest => Empty, mailflow::set_out_of_office),
+    op!("sendAsGrant", "Administration: lets a user send as another address.", SendAsRequest => Empty, mailflow::send_as_grant),
+    op!("sendAsRevoke", "Administration: withdraws a send-as grant.", SendAsRequest => Empty, mailflow::send_as_revoke),
+    op!("sendAsList", "Lists the addresses a user may send as besides their own.", NameRequest => SendAsListResponse, mailflow::send_as_list),
 ];
 
 /// Finds an operation by name.

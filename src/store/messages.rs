@@ -222,6 +222,31 @@ impl Store {
         Ok(id)
     }
 
+    /// Creates many messages in one folder in one transaction; returns their
+    /// ids in order.
+    ///
+    /// Each message takes the same path as [`Store::create_message`] (hot
+    /// columns, bag, blobs, folder and store counters, change journal), so
+    /// the result is that of as many single calls; only the commit (and its
+    /// fsync) per message is saved, which fills a large folder (an import,
+    /// the `query_rows` benchmark) two to three times faster.
+    /// All or nothing: an error rolls the whole batch back. Keep batches to a
+    /// few thousand messages; the write lock is held until the commit.
+    pub async fn create_messages_bulk(
+        &self,
+        folder: i64,
+        owner: Option<i64>,
+        items: &[MessageData],
+    ) -> Result<Vec<i64>> {
+        let mut tx = self.begin().await?;
+        let mut ids = Vec::with_capacity(items.len());
+        for data in items {
+            ids.push(self.create_message_in(&mut tx, folder, owner, data).await?);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
     /// Creates a message inside the caller's transaction (delivery stores one
     /// message for many recipients in one transaction).
     pub(crate) async fn create_message_in(

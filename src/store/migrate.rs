@@ -11,9 +11,15 @@ use super::{Backend, Result, Store};
 use crate::error::StoreError;
 
 /// (version, SQL) for SQLite.
-const SQLITE: &[(i64, &str)] = &[(1, include_str!("migrations/sqlite/0001_init.sql"))];
+const SQLITE: &[(i64, &str)] = &[
+    (1, include_str!("migrations/sqlite/0001_init.sql")),
+    (2, include_str!("migrations/sqlite/0002_mail_flow.sql")),
+];
 /// (version, SQL) for MySQL / MariaDB.
-const MYSQL: &[(i64, &str)] = &[(1, include_str!("migrations/mysql/0001_init.sql"))];
+const MYSQL: &[(i64, &str)] = &[
+    (1, include_str!("migrations/mysql/0001_init.sql")),
+    (2, include_str!("migrations/mysql/0002_mail_flow.sql")),
+];
 
 /// The newest schema version this binary knows.
 pub fn latest_version() -> i64 {

@@ -16,12 +16,14 @@
 //! - `journal`: the per-folder change journal with tombstones.
 //! - `acl`: folder permissions.
 //! - `named`: the bounded named-property table.
+//! - `mailflow`: delivery to many mailboxes, out-of-office, send-as, the outgoing queue.
 
 mod accounts;
 mod acl;
 mod blobs;
 mod folders;
 mod journal;
+mod mailflow;
 mod messages;
 mod migrate;
 mod named;
@@ -38,6 +40,7 @@ pub use accounts::{GroupRow, NewUser, UserRow, UserUpdate};
 pub use acl::{AclEntry, MemberKind, rights};
 pub use folders::{FolderRow, Role, StoreRow};
 pub use journal::Changes;
+pub use mailflow::{OofSettings, QueuedMessage};
 pub use messages::{AttachmentRow, MessageData, NewAttachmentData, RecipientRow, StoredMessage};
 pub use query::{CmpOp, Restr, SortSpec, TableQuery, TableRow};
 

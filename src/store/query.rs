@@ -189,7 +189,10 @@ fn compile(r: &Restr, backend: Backend, args: &mut Vec<Arg>) -> Option<String> {
                 });
             }
             let sep = if matches!(r, Restr::And(_)) { " AND " } else { " OR " };
-            let parts = items.iter().map(|i| compile(i, backend, args)).collect::<Option<Vec<_>>>()?;
+            let parts = items
+                .iter()
+                .map(|i| compile(i, backend, args))
+                .collect::<Option<Vec<_>>>()?;
             format!("({})", parts.join(sep))
         }
         Restr::Not(inner) => format!("NOT ({})", compile(inner, backend, args)?),

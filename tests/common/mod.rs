@@ -44,13 +44,19 @@ pub async fn fresh_mysql_db(base: &str) -> String {
 pub async fn fresh_mysql_db_named(base: &str) -> (String, String) {
     use sqlx::Connection;
     let name = format!("okapi_t_{}", hex::encode(rand::random::<[u8; 6]>()));
-    let (server, _) = base.rsplit_once('/').expect("OKAPI_TEST_MYSQL_URL must end in /DATABASE");
+    let (server, _) = base
+        .rsplit_once('/')
+        .expect("OKAPI_TEST_MYSQL_URL must end in /DATABASE");
     sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(base).await.expect("connect to OKAPI_TEST_MYSQL_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")))
-        .execute(&mut conn)
+    let mut conn = sqlx::AnyConnection::connect(base)
         .await
-        .expect("create test database");
+        .expect("connect to OKAPI_TEST_MYSQL_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("create test database");
     (format!("{server}/{name}"), name)
 }
 
@@ -59,7 +65,9 @@ pub async fn drop_mysql_db(name: &str) {
     use sqlx::Connection;
     if let Some(base) = mysql_url() {
         if let Ok(mut conn) = sqlx::AnyConnection::connect(&base).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut conn).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+                .execute(&mut conn)
+                .await;
         }
     }
 }
@@ -89,14 +97,18 @@ impl TestServer {
         };
         let socket = dir.path().join("server.sock");
         let text = format!(
-            "server_listen = 127.0.0.1:0\nserver_listen_tls =\nlocal_socket = {}\ndatabase_url = {url}\n\
+            "server_listen = 127.0.0.1:0\nserver_listen_tls =\nlocal_socket = {}\nlmtp_listen = 127.0.0.1:0\n\
+             lmtp_socket = {dir}/lmtp.sock\ndatabase_url = {url}\n\
              attachment_storage = {}\nattachment_path = {}/blobs\n{extra}\n",
             socket.display(),
             if db == Db::Sqlite { "files" } else { "db" },
             dir.path().display(),
+            dir = dir.path().display(),
         );
         let cfg = Config::from_text(&text, "test.cfg").expect("test config");
-        let store = Store::open(&okapi::startup::store_options(&cfg).expect("options")).await.expect("open store");
+        let store = Store::open(&okapi::startup::store_options(&cfg).expect("options"))
+            .await
+            .expect("open store");
         let listeners = okapi::server::bind_from_config(&cfg).await.expect("bind");
         let addr = listeners.http[0].local_addr().expect("addr");
         let state = State::new(store.clone(), cfg);
@@ -135,7 +147,13 @@ impl TestServer {
 
     /// POSTs a JSON operation; returns (status, body).
     pub async fn json(&self, op: &str, body: Value) -> (u16, Value) {
-        let r = self.client.post(format!("{}/api/v1/{op}", self.base)).json(&body).send().await.expect("request");
+        let r = self
+            .client
+            .post(format!("{}/api/v1/{op}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
         let status = r.status().as_u16();
         let v = r.json::<Value>().await.unwrap_or(Value::Null);
         (status, v)
@@ -153,7 +171,10 @@ impl TestServer {
         let (status, v) = self.json(op, body.clone()).await;
         assert_ne!(status, 200, "{op} {body} should have failed with {mapi}, got {v}");
         assert_eq!(v["error"]["name"], mapi, "{op} {body}: {v}");
-        assert!(v["error"]["message"].as_str().is_some_and(|m| m.len() > 10), "{op}: no helpful message: {v}");
+        assert!(
+            v["error"]["message"].as_str().is_some_and(|m| m.len() > 10),
+            "{op}: no helpful message: {v}"
+        );
         v
     }
 

@@ -1,3 +1,0 @@
-pub fn admin_main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
-}

@@ -1,0 +1,260 @@
+//! Delivery: mail from the MTA into mailboxes.
+//!
+//! - [`lmtp`]: the LMTP protocol (RFC 2033), one session per connection.
+//! - [`mime`]: RFC 5322 bytes to properties, parsed once per message.
+//! - [`dagent`]: the pipe MDA client, speaking LMTP to the local socket.
+//!
+//! [`StoreMailbox`] is where the protocol meets the store: it resolves
+//! recipients by address, files spam into Junk E-mail, stores one message for
+//! all recipients in one transaction (so the bytes are kept once, and a `250`
+//! means committed), then announces new mail and sends out-of-office replies.
+
+pub mod dagent;
+pub mod lmtp;
+pub mod mime;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use lmtp::{BoxFuture, Envelope, Mailbox, Outcome, RcptCheck};
+
+use crate::error::StoreError;
+use crate::ops::State;
+use crate::ops::notify::{EventKind, publish};
+use crate::props::now_micros;
+use crate::store::{Role, UserRow};
+
+/// Delivers into the store.
+pub struct StoreMailbox {
+    state: Arc<State>,
+}
+
+impl StoreMailbox {
+    /// A mailbox over the server's state.
+    pub fn new(state: Arc<State>) -> Self {
+        StoreMailbox { state }
+    }
+
+    /// Whether the user is at or over the hard quota.
+    async fn over_hard_quota(&self, u: &UserRow) -> Result<bool, StoreError> {
+        let hard = u.quota_hard.unwrap_or(self.state.config().quota_hard as i64);
+        if hard <= 0 {
+            return Ok(false);
+        }
+        Ok(self.state.store.store_of_user(u.id).await?.size_bytes >= hard)
+    }
+}
+
+fn temp(e: &StoreError) -> String {
+    tracing::warn!(error = %e, "delivery failed temporarily");
+    "the mailbox store is not available; try again later".to_string()
+}
+
+impl Mailbox for StoreMailbox {
+    fn check_recipient<'a>(&'a self, address: &'a str) -> BoxFuture<'a, RcptCheck> {
+        Box::pin(async move {
+            match self.state.store.user_by_address(address).await {
+                Ok(None) => RcptCheck::Unknown,
+                Ok(Some(u)) => match self.over_hard_quota(&u).await {
+                    Ok(true) => RcptCheck::OverQuota,
+                    Ok(false) => RcptCheck::Accept,
+                    Err(e) => RcptCheck::TempFail(temp(&e)),
+                },
+                Err(e) => RcptCheck::TempFail(temp(&e)),
+            }
+        })
+    }
+
+    fn deliver<'a>(&'a self, envelope: &'a Envelope, raw: &'a [u8]) -> BoxFuture<'a, Vec<Outcome>> {
+        Box::pin(async move { deliver(&self.state, envelope, raw).await })
+    }
+}
+
+/// The header block of a message (up to the first empty line).
+fn header_block(raw: &[u8]) -> &[u8] {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 2)
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 1))
+        .unwrap_or(raw.len());
+    &raw[..end]
+}
+
+/// True if the header block carries `Name: value...` (name and value matched
+/// without regard to case; folded lines joined).
+pub fn has_header(raw: &[u8], rule: &str) -> bool {
+    let Some((name, value)) = rule.split_once(':') else {
+        return false;
+    };
+    let (name, value) = (name.trim().to_ascii_lowercase(), value.trim().to_ascii_lowercase());
+    let text = String::from_utf8_lossy(header_block(raw))
+        .replace("\r\n", "\n")
+        .replace("\n ", " ")
+        .replace("\n\t", " ");
+    text.lines().any(|l| match l.split_once(':') {
+        Some((n, v)) => n.trim().eq_ignore_ascii_case(&name) && v.trim().to_ascii_lowercase().starts_with(&value),
+        None => false,
+    })
+}
+
+async fn deliver(state: &Arc<State>, envelope: &Envelope, raw: &[u8]) -> Vec<Outcome> {
+    let store = &state.store;
+    let cfg = state.config();
+    let data = mime::parse_message(raw, now_micros());
+    let spam = cfg.spam_header.as_deref().is_some_and(|rule| has_header(raw, rule));
+    let mut outcomes = vec![Outcome::TempFail(String::new()); envelope.recipients.len()];
+    let mut targets = Vec::new();
+    let mut target_users: Vec<(UserRow, i64)> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut delivered_idx = Vec::new();
+    for (i, rcpt) in envelope.recipients.iter().enumerate() {
+        let user = match store.user_by_address(rcpt).await {
+            Ok(Some(u)) => u,
+            Ok(None) => {
+                outcomes[i] = Outcome::Unknown;
+                continue;
+            }
+            Err(e) => {
+                outcomes[i] = Outcome::TempFail(temp(&e));
+                continue;
+            }
+        };
+        delivered_idx.push(i);
+        // Two addresses of one user in one envelope: one copy.
+        if !seen.insert(user.id) {
+            continue;
+        }
+        let role = if spam { Role::Junk } else { Role::Inbox };
+        let folder = match store.store_of_user(user.id).await {
+            Ok(st) => store.folder_by_role(st.id, role).await,
+            Err(e) => Err(e),
+        };
+        match folder {
+            Ok(f) => {
+                targets.push((f.id, user.id));
+                target_users.push((user, f.id));
+            }
+            Err(e) => {
+                outcomes[i] = Outcome::TempFail(temp(&e));
+                delivered_idx.pop();
+            }
+        }
+    }
+    if targets.is_empty() {
+        return outcomes;
+    }
+    match store.deliver(&targets, &data).await {
+        Ok(ids) => {
+            for i in &delivered_idx {
+                outcomes[*i] = Outcome::Delivered;
+            }
+            tracing::info!(
+                sender = %envelope.sender, recipients = ids.len(), size = raw.len(), spam,
+                "message delivered"
+            );
+            for ((user, folder), id) in target_users.iter().zip(ids) {
+                if let Ok(f) = store.folder(*folder).await {
+                    publish(state, EventKind::NewMail, &f, Some(id), None).await;
+                }
+                if !spam {
+                    out_of_office(state, user, envelope, raw, &data).await;
+                }
+            }
+        }
+        Err(e) => {
+            let why = temp(&e);
+            for i in &delivered_idx {
+                outcomes[*i] = Outcome::TempFail(why.clone());
+            }
+        }
+    }
+    outcomes
+}
+
+/// Sends an out-of-office reply if the user has one on and RFC 3834 allows it.
+async fn out_of_office(
+    state: &Arc<State>,
+    user: &UserRow,
+    envelope: &Envelope,
+    raw: &[u8],
+    data: &crate::store::MessageData,
+) {
+    let store = &state.store;
+    let Ok(oof) = store.oof_settings(user.id).await else {
+        return;
+    };
+    if !oof.active_at(now_micros()) {
+        return;
+    }
+    let mut own = vec![user.address.clone()];
+    own.extend(user.aliases.iter().cloned());
+    if !crate::spooler::mime_out::should_auto_reply(header_block(raw), &envelope.sender, &own) {
+        return;
+    }
+    let cfg = state.config();
+    match store
+        .oof_claim_reply(user.id, &envelope.sender, cfg.oof_interval.as_micros() as i64)
+        .await
+    {
+        Ok(true) => {}
+        _ => return,
+    }
+    let subject = data
+        .props
+        .get(&crate::props::PR_SUBJECT)
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    let msgid = data
+        .props
+        .get(&crate::props::PR_INTERNET_MESSAGE_ID)
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let host = crate::spooler::mail_name(&cfg);
+    let from = crate::spooler::mime_out::Mailbox {
+        name: user.display_name.clone(),
+        address: user.address.clone(),
+    };
+    let reply = crate::spooler::mime_out::build_oof_reply(
+        &envelope.sender,
+        &subject,
+        msgid.as_deref(),
+        &oof.subject,
+        &oof.body,
+        &from,
+        time::OffsetDateTime::now_utc(),
+        &host,
+    );
+    let transport = crate::spooler::transport_of(&cfg);
+    let to = envelope.sender.clone();
+    // RFC 3834: replies go out with the null sender, so they never bounce back.
+    tokio::spawn(async move {
+        let r = crate::spooler::transport::send(&transport, "", std::slice::from_ref(&to), &reply).await;
+        if r.failed.is_empty() {
+            tracing::info!(to = %to, "out-of-office reply sent");
+        } else {
+            tracing::warn!(to = %to, "out-of-office reply not accepted by the MTA");
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spam_headers_match_name_and_value_start() {
+        let m = b"Subject: x\r\nX-Spam-Flag: yes\r\n\r\nX-Spam-Flag: NO\r\n";
+        assert!(has_header(m, "X-Spam-Flag: YES"));
+        assert!(
+            !has_header(b"Subject: x\r\n\r\nX-Spam-Flag: YES\r\n", "X-Spam-Flag: YES"),
+            "only headers count"
+        );
+        assert!(has_header(
+            b"X-Spam-Status: Yes,\r\n score=9\r\n\r\n",
+            "x-spam-status: yes"
+        ));
+        assert!(!has_header(m, "nonsense"));
+    }
+}

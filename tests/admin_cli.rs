@@ -1,0 +1,460 @@
+//! okapi-admin against a real okapi-server over the local socket: every command, and the exit
+//! status contract (0 success, 1 refused, 2 usage, 69 unreachable).
+//!
+//! The server runs with `--dev` in a temporary directory and its own configuration file, so
+//! nothing on the host is read or touched. The tests run as root, whom the server trusts on its
+//! socket; the refusal of an untrusted peer (exit 77) needs a second uid and is not tested here.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions: a failed setup step should fail the test"
+)]
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const ADMIN: &str = env!("CARGO_BIN_EXE_okapi-admin");
+const SERVER: &str = env!("CARGO_BIN_EXE_okapi-server");
+
+/// An okapi-server in its own directory, killed when dropped (also when a test fails).
+struct Server {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let config = dir.path().join("server.cfg");
+        // --dev moves sockets and HTTP into the directory but leaves LMTP on 127.0.0.1:2003,
+        // which the servers of parallel tests would fight over; this test needs no LMTP.
+        fs::write(&config, "lmtp_listen =\n").expect("configuration");
+        let log = fs::File::create(dir.path().join("server.log")).expect("log file");
+        let child = Command::new(SERVER)
+            .arg("--config")
+            .arg(&config)
+            .arg("--dev")
+            .arg(dir.path())
+            .env("OKAPI_DEV_LISTEN", "127.0.0.1:0")
+            .env("OKAPI_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("okapi-server starts");
+        let mut server = Server { child, dir };
+        server.wait_until_ready();
+        server
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("server.sock")
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    fn wait_until_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if UnixStream::connect(self.socket()).is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("okapi-server exited with {status} before listening:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "okapi-server did not listen on {} within 30 s:\n{}",
+            self.socket().display(),
+            self.log()
+        );
+    }
+
+    /// okapi-admin with `--socket` pointing here and nothing on stdin.
+    fn admin(&self, args: &[&str]) -> Run {
+        admin_at(&self.socket(), args, None)
+    }
+
+    /// okapi-admin with `input` on stdin.
+    fn admin_with_stdin(&self, args: &[&str], input: &str) -> Run {
+        admin_at(&self.socket(), args, Some(input))
+    }
+
+    /// The HTTP address from the `--dev` banner, to log on as a user.
+    fn http_address(&self) -> String {
+        let log = self.log();
+        let start = log.find("API:   http://").expect("the --dev banner names the API") + "API:   http://".len();
+        let rest = &log[start..];
+        rest[..rest.find('/').expect("address ends")].to_string()
+    }
+
+    /// True when `user` can log on with `password` over HTTP.
+    fn logon_works(&self, user: &str, password: &str) -> bool {
+        let body = serde_json::json!({ "user": user, "password": password }).to_string();
+        let mut stream = std::net::TcpStream::connect(self.http_address()).expect("HTTP listener");
+        write!(
+            stream,
+            "POST /api/v1/logon HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("request sent");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer read");
+        answer.starts_with("HTTP/1.1 200") && answer.contains("\"session\"")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What one okapi-admin run did.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts success and returns stdout.
+    fn ok(self) -> String {
+        assert_eq!(
+            self.code, 0,
+            "expected success; stderr: {}\nstdout: {}",
+            self.stderr, self.stdout
+        );
+        self.stdout
+    }
+
+    /// Asserts exit status `code` and returns stderr.
+    fn fails(self, code: i32) -> String {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}; stderr: {}\nstdout: {}",
+            self.stderr, self.stdout
+        );
+        assert!(
+            self.stderr.starts_with("okapi-admin: "),
+            "messages start with the program name: {}",
+            self.stderr
+        );
+        self.stderr
+    }
+}
+
+fn admin_at(socket: &Path, args: &[&str], input: Option<&str>) -> Run {
+    let mut command = Command::new(ADMIN);
+    command.arg("--socket").arg(socket).args(args);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
+    let mut child = command.spawn().expect("okapi-admin starts");
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        stdin.write_all(text.as_bytes()).expect("stdin written");
+    }
+    Run::from(child.wait_with_output().expect("okapi-admin ends"))
+}
+
+/// The line of a table or field list that starts with `first`.
+fn line_of<'a>(text: &'a str, first: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.split_whitespace().next() == Some(first))
+        .unwrap_or_else(|| panic!("no line for {first} in:\n{text}"))
+}
+
+/// Users: add (password from a file and from stdin), duplicate, list, show, set, del.
+#[test]
+fn users_from_add_to_del() {
+    let server = Server::start();
+    let pw_file = server.dir.path().join("alice.pw");
+    fs::write(&pw_file, "wonderland-1\nignored second line\n").unwrap();
+    fs::set_permissions(&pw_file, fs::Permissions::from_mode(0o600)).unwrap();
+    let pw = pw_file.to_str().unwrap();
+
+    let out = server
+        .admin(&[
+            "user",
+            "add",
+            "alice",
+            "--address",
+            "alice@example.org",
+            "--name",
+            "Alice Liddell",
+            "--alias",
+            "al@example.org",
+            "--password-file",
+            pw,
+        ])
+        .ok();
+    assert!(out.contains("created user alice <alice@example.org>"), "{out}");
+    assert!(
+        server.logon_works("alice", "wonderland-1"),
+        "the file's first line is the password"
+    );
+
+    let out = server
+        .admin_with_stdin(
+            &["user", "add", "bob", "--address", "bob@example.org", "--admin"],
+            "builder-2\n",
+        )
+        .ok();
+    assert!(out.contains("created administrator bob"), "{out}");
+    assert!(
+        server.logon_works("bob", "builder-2"),
+        "stdin's first line is the password"
+    );
+
+    let err = server
+        .admin_with_stdin(&["user", "add", "alice", "--address", "other@example.org"], "x\n")
+        .fails(1);
+    assert!(
+        err.contains("alice") && err.trim_end().ends_with("(MAPI_E_COLLISION)"),
+        "{err}"
+    );
+
+    let list = server.admin(&["user", "list"]).ok();
+    assert!(list.starts_with("LOGIN"), "{list}");
+    let alice = line_of(&list, "alice");
+    assert!(
+        alice.contains("Alice Liddell") && alice.contains("alice@example.org"),
+        "{alice}"
+    );
+    assert!(
+        line_of(&list, "bob").contains(" yes "),
+        "bob is an administrator:\n{list}"
+    );
+    line_of(&list, "demo");
+
+    let show = server.admin(&["user", "show", "alice"]).ok();
+    assert!(line_of(&show, "aliases:").ends_with("al@example.org"), "{show}");
+    assert!(line_of(&show, "admin:").ends_with("no"), "{show}");
+
+    let out = server
+        .admin_with_stdin(
+            &[
+                "user",
+                "set",
+                "alice",
+                "--name",
+                "Alice L.",
+                "--admin",
+                "--clear-aliases",
+                "--password-stdin",
+            ],
+            "looking-glass-3\n",
+        )
+        .ok();
+    assert!(
+        out.contains("changed the name, aliases, admin flag and password of user alice"),
+        "{out}"
+    );
+    assert!(server.logon_works("alice", "looking-glass-3"));
+    assert!(!server.logon_works("alice", "wonderland-1"));
+    let show = server.admin(&["user", "show", "alice"]).ok();
+    assert!(line_of(&show, "name:").ends_with("Alice L."), "{show}");
+    assert!(line_of(&show, "aliases:").ends_with('-'), "{show}");
+    assert!(line_of(&show, "admin:").ends_with("yes"), "{show}");
+
+    let json = server.admin(&["--json", "user", "show", "alice"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&json).expect("--json prints JSON");
+    assert_eq!(v["user"]["displayName"], "Alice L.");
+
+    let err = server.admin(&["user", "show", "nobody"]).fails(1);
+    assert!(err.trim_end().ends_with("(MAPI_E_NOT_FOUND)"), "{err}");
+
+    // Without --yes and without a terminal to ask on, nothing is deleted.
+    let err = server.admin(&["user", "del", "bob"]).fails(2);
+    assert!(err.contains("--yes"), "{err}");
+    line_of(&server.admin(&["user", "list"]).ok(), "bob");
+
+    let out = server.admin(&["user", "del", "bob", "--yes"]).ok();
+    assert!(out.contains("deleted user bob"), "{out}");
+    assert!(!server.admin(&["user", "list"]).ok().contains("bob"));
+    server.admin(&["user", "show", "bob"]).fails(1);
+}
+
+/// Groups: add, adduser, list, deluser, del; unknown names are refused by the server.
+#[test]
+fn groups_and_members() {
+    let server = Server::start();
+    server
+        .admin_with_stdin(
+            &["user", "add", "carol", "--address", "carol@example.org"],
+            "pw-carol\n",
+        )
+        .ok();
+
+    assert!(
+        server
+            .admin(&["group", "add", "staff"])
+            .ok()
+            .contains("created group staff")
+    );
+    server.admin(&["group", "add", "staff"]).fails(1);
+    server.admin(&["group", "adduser", "staff", "carol"]).ok();
+    let list = server.admin(&["group", "list"]).ok();
+    assert!(line_of(&list, "staff").ends_with("carol"), "{list}");
+    let show = server.admin(&["user", "show", "carol"]).ok();
+    assert!(line_of(&show, "groups:").ends_with("staff"), "{show}");
+
+    let err = server.admin(&["group", "adduser", "nogroup", "carol"]).fails(1);
+    assert!(err.contains("MAPI_E_NOT_FOUND"), "{err}");
+
+    server.admin(&["group", "deluser", "staff", "carol"]).ok();
+    let list = server.admin(&["group", "list"]).ok();
+    assert!(line_of(&list, "staff").ends_with('-'), "{list}");
+
+    assert!(
+        server
+            .admin(&["group", "del", "staff"])
+            .ok()
+            .contains("deleted group staff")
+    );
+    assert!(!server.admin(&["group", "list"]).ok().contains("staff"));
+}
+
+/// Quotas: set with units, show in human sizes, back to the server default, order enforced;
+/// stores: listed with their owners.
+#[test]
+fn quotas_and_stores() {
+    let server = Server::start();
+    server
+        .admin_with_stdin(&["user", "add", "dave", "--address", "dave@example.org"], "pw-dave\n")
+        .ok();
+
+    let out = server
+        .admin(&[
+            "quota", "set", "dave", "--warn", "450M", "--soft", "500M", "--hard", "1G",
+        ])
+        .ok();
+    assert!(out.contains("warn 450 MiB, soft 500 MiB, hard 1 GiB"), "{out}");
+    let show = server.admin(&["quota", "show", "dave"]).ok();
+    assert!(line_of(&show, "warn:").ends_with("450 MiB"), "{show}");
+    assert!(line_of(&show, "soft:").ends_with("500 MiB"), "{show}");
+    assert!(line_of(&show, "hard:").ends_with("1 GiB"), "{show}");
+    assert!(line_of(&show, "used:").contains(" B"), "{show}");
+    assert!(line_of(&show, "state:").contains("ok"), "{show}");
+
+    let json = server.admin(&["quota", "show", "dave", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&json).expect("--json prints JSON");
+    assert_eq!(v["hard"], 1_i64 << 30);
+
+    server.admin(&["quota", "set", "dave", "--warn", "default"]).ok();
+    let show = server.admin(&["quota", "show", "dave"]).ok();
+    assert!(line_of(&show, "warn:").ends_with("(server default)"), "{show}");
+
+    let err = server.admin(&["quota", "set", "dave", "--soft", "2G"]).fails(1);
+    assert!(err.contains("MAPI_E_INVALID_PARAMETER"), "{err}");
+    let err = server.admin(&["quota", "set", "dave", "--hard", "lots"]).fails(2);
+    assert!(err.contains("is not a size"), "{err}");
+
+    let stores = server.admin(&["store", "list"]).ok();
+    assert!(stores.starts_with("OWNER"), "{stores}");
+    assert!(line_of(&stores, "dave").contains("private"), "{stores}");
+    assert!(line_of(&stores, "demo").contains("private"), "{stores}");
+    assert!(stores.lines().any(|l| l.contains("public")), "{stores}");
+}
+
+/// Usage errors exit 2 before any connection is tried.
+#[test]
+fn unknown_commands_and_options_exit_2() {
+    let nowhere = Path::new("/nonexistent/okapi/server.sock");
+    let err = admin_at(nowhere, &["frobnicate"], None).fails(2);
+    assert!(err.contains("unknown command \"frobnicate\""), "{err}");
+    let err = admin_at(nowhere, &["user", "list", "--colour"], None).fails(2);
+    assert!(
+        err.contains("unknown option --colour") && err.contains("--help"),
+        "{err}"
+    );
+    let err = admin_at(nowhere, &["user", "add", "x"], None).fails(2);
+    assert!(err.contains("--address"), "{err}");
+}
+
+/// A password on the command line is refused, with the reason and the alternatives.
+#[test]
+fn password_argument_is_refused() {
+    let nowhere = Path::new("/nonexistent/okapi/server.sock");
+    for args in [
+        &[
+            "user",
+            "add",
+            "eve",
+            "--address",
+            "eve@example.org",
+            "--password",
+            "secret",
+        ][..],
+        &["user", "set", "eve", "--password=secret"][..],
+    ] {
+        let err = admin_at(nowhere, args, None).fails(2);
+        assert!(err.contains("--password is not accepted"), "{err}");
+        assert!(
+            err.contains("shell history") && err.contains("--password-file"),
+            "{err}"
+        );
+    }
+}
+
+/// An empty first line on stdin is no password; nothing is sent.
+#[test]
+fn empty_password_on_stdin_is_refused() {
+    let nowhere = Path::new("/nonexistent/okapi/server.sock");
+    let err = admin_at(
+        nowhere,
+        &["user", "add", "eve", "--address", "e@example.org"],
+        Some("\n"),
+    )
+    .fails(2);
+    assert!(err.contains("no password on stdin"), "{err}");
+}
+
+/// No server at the socket: exit 69 and a message naming the socket and what to check.
+#[test]
+fn missing_socket_exits_69() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("server.sock");
+    let err = admin_at(&socket, &["user", "list"], None).fails(69);
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "okapi-admin: cannot reach okapi-server at {}: No such file or directory. \
+             Is it running? (systemctl status okapi-server)",
+            socket.display()
+        )
+    );
+}
+
+/// Help and version need no server.
+#[test]
+fn help_and_version() {
+    let nowhere = Path::new("/nonexistent/okapi/server.sock");
+    let help = admin_at(nowhere, &["--help"], None).ok();
+    assert!(help.contains("Exit status:") && help.contains("quota set"), "{help}");
+    let help = admin_at(nowhere, &["user", "add", "--help"], None).ok();
+    assert!(
+        help.starts_with("Usage: okapi-admin user add LOGIN --address ADDR"),
+        "{help}"
+    );
+    let version = admin_at(nowhere, &["--version"], None).ok();
+    assert!(version.starts_with("okapi-admin "), "{version}");
+}
