@@ -793,3 +793,10 @@ api_struct! {
         pub addresses: Vec<String>,
     }
 }
+api_struct! {
+    /// Response of `getMessageSource`.
+    pub struct MessageSourceResponse {
+        /// The original RFC 5322 bytes as delivered, byte-exact.
+        pub data: Bytes,
+    }
+}

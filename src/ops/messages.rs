@@ -285,3 +285,18 @@ pub(super) async fn set_read_flags(ctx: &Ctx, req: SetReadFlagsRequest) -> Resul
     }
     Ok(Empty {})
 }
+
+pub(super) async fn get_message_source(ctx: &Ctx, req: LoadObjectRequest) -> Result<MessageSourceResponse, ApiError> {
+    let s = ctx.session(&req.session)?;
+    let id = EntryId::message(&req.entry_id)?;
+    let store = ctx.store();
+    let (f, r, _) = locate(store, &s, id).await?;
+    if r & rights::READ_ANY == 0 {
+        return Err(denied(&f, "read items"));
+    }
+    let m = store.load_message(id).await?;
+    let hash = m.raw_blob.ok_or_else(|| {
+        ApiError::not_found("this message was created through the API and has no original MIME source")
+    })?;
+    Ok(MessageSourceResponse { data: Bytes(store.blob_get(&hash).await?) })
+}

@@ -153,6 +153,7 @@ pub static OPERATIONS: &[Operation] = &[
     op!("queryRows", "Lists a folder's messages: columns, sort, restriction, paging.", QueryRowsRequest => QueryRowsResponse, table::query_rows),
     op!("loadObject", "Loads a message with its properties, recipients and attachment list.", LoadObjectRequest => LoadObjectResponse, messages::load_object),
     op!("saveObject", "Creates a message in a folder, or updates one.", SaveObjectRequest => EntryIdResponse, messages::save_object),
+    op!("getMessageSource", "Returns a delivered message's original MIME bytes, byte-exact.", LoadObjectRequest => MessageSourceResponse, messages::get_message_source),
     op!("getAttachment", "Returns the bytes of an attachment.", GetAttachmentRequest => GetAttachmentResponse, messages::get_attachment),
     op!("deleteObjects", "Deletes messages: into Deleted Items, or for good with hard.", DeleteObjectsRequest => Empty, messages::delete_objects),
     op!("moveObjects", "Moves messages to another folder.", MoveObjectsRequest => EntryIdsResponse, messages::move_objects),
