@@ -88,10 +88,9 @@ async fn read_body(req: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        && len > limit
     {
-        if len > limit {
-            return Err(too_big());
-        }
+        return Err(too_big());
     }
     let limited = Limited::new(req.into_body(), limit as usize);
     match limited.collect().await {

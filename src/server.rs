@@ -177,27 +177,20 @@ pub fn local_addrs(l: &Listeners) -> (Vec<SocketAddr>, Vec<SocketAddr>) {
     )
 }
 
-fn serve<S>(
-    state: Arc<State>,
-    io: S,
-    info: ConnInfo,
-    mut stop: watch::Receiver<bool>,
-) -> impl Future<Output = ()> + Send
+async fn serve<S>(state: Arc<State>, io: S, info: ConnInfo, mut stop: watch::Receiver<bool>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    async move {
-        let svc = service_fn(move |req| handle(state.clone(), info.clone(), req));
-        let conn = hyper::server::conn::http1::Builder::new()
-            .keep_alive(true)
-            .serve_connection(TokioIo::new(io), svc);
-        tokio::pin!(conn);
-        tokio::select! {
-            r = conn.as_mut() => { if let Err(e) = r { tracing::debug!(error = %e, "connection ended with an error") } }
-            _ = stopped(&mut stop) => {
-                conn.as_mut().graceful_shutdown();
-                let _ = conn.await;
-            }
+    let svc = service_fn(move |req| handle(state.clone(), info.clone(), req));
+    let conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => { if let Err(e) = r { tracing::debug!(error = %e, "connection ended with an error") } }
+        _ = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
         }
     }
 }

@@ -170,11 +170,11 @@ pub fn server_main() -> ExitCode {
             return ExitCode::from(78);
         }
     };
-    if let Some(dir) = &args.dev {
-        if let Err(e) = apply_dev(&mut cfg, dir) {
-            eprintln!("okapi-server: --dev: {e}");
-            return ExitCode::from(78);
-        }
+    if let Some(dir) = &args.dev
+        && let Err(e) = apply_dev(&mut cfg, dir)
+    {
+        eprintln!("okapi-server: --dev: {e}");
+        return ExitCode::from(78);
     }
     if let Err(e) = cfg.validate() {
         eprintln!("okapi-server: the configuration has errors, not starting:\n{e}");

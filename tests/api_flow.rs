@@ -4,6 +4,9 @@
 //! restricted, paged queryRows, load it back byte-exact, move it, mark it
 //! read, see it in getChanges, receive a notify event, delete it.
 
+// Tests fail loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use base64::Engine as _;

@@ -2,6 +2,9 @@
 //! --dev start-up, and the TLS listener (a certificate made with openssl,
 //! checked with curl: TLS 1.2 and 1.3 accepted, 1.1 refused).
 
+// Tests fail loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! The store on its own, on SQLite and MariaDB: schema versions, and
 //! single-instance, reference-counted blobs in the database and in files.
 
+// Tests fail loudly: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::Db;

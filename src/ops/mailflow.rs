@@ -156,10 +156,10 @@ pub(super) async fn set_out_of_office(ctx: &Ctx, req: SetOutOfOfficeRequest) -> 
         starts_at: time_opt(&o.start, "start")?,
         ends_at: time_opt(&o.end, "end")?,
     };
-    if let (Some(a), Some(b)) = (settings.starts_at, settings.ends_at) {
-        if b <= a {
-            return Err(ApiError::invalid("the out-of-office end must be after its start"));
-        }
+    if let (Some(a), Some(b)) = (settings.starts_at, settings.ends_at)
+        && b <= a
+    {
+        return Err(ApiError::invalid("the out-of-office end must be after its start"));
     }
     ctx.store().set_oof_settings(u.id, &settings).await?;
     tracing::info!(user = %u.login, enabled = o.enabled, "out-of-office changed");

@@ -298,5 +298,7 @@ pub(super) async fn get_message_source(ctx: &Ctx, req: LoadObjectRequest) -> Res
     let hash = m.raw_blob.ok_or_else(|| {
         ApiError::not_found("this message was created through the API and has no original MIME source")
     })?;
-    Ok(MessageSourceResponse { data: Bytes(store.blob_get(&hash).await?) })
+    Ok(MessageSourceResponse {
+        data: Bytes(store.blob_get(&hash).await?),
+    })
 }

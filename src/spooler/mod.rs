@@ -41,10 +41,10 @@ pub fn mail_name(cfg: &Config) -> String {
         return h.to_string();
     }
     for file in ["/etc/mailname", "/proc/sys/kernel/hostname"] {
-        if let Ok(text) = std::fs::read_to_string(file) {
-            if let Some(line) = text.lines().next().map(str::trim).filter(|l| !l.is_empty()) {
-                return line.to_string();
-            }
+        if let Ok(text) = std::fs::read_to_string(file)
+            && let Some(line) = text.lines().next().map(str::trim).filter(|l| !l.is_empty())
+        {
+            return line.to_string();
         }
     }
     "localhost".into()

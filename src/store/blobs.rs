@@ -117,10 +117,10 @@ impl Store {
 /// Removes blob files whose last reference went away, after the commit.
 pub(crate) fn remove_files(files: Vec<PathBuf>) {
     for f in files {
-        if let Err(e) = std::fs::remove_file(&f) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(path = %f.display(), error = %e, "could not remove unreferenced blob file");
-            }
+        if let Err(e) = std::fs::remove_file(&f)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %f.display(), error = %e, "could not remove unreferenced blob file");
         }
     }
 }

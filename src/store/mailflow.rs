@@ -62,7 +62,8 @@ impl Store {
 
     /// A user's out-of-office settings.
     pub async fn oof_settings(&self, user: i64) -> Result<OofSettings> {
-        let row: Option<(i64, String, String, Option<i64>, Option<i64>)> =
+        type Row = (i64, String, String, Option<i64>, Option<i64>);
+        let row: Option<Row> =
             sqlx::query_as("SELECT enabled, subject, body, starts_at, ends_at FROM oof_settings WHERE user_id = ?")
                 .bind(user)
                 .fetch_optional(self.pool())

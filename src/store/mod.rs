@@ -102,15 +102,14 @@ impl Store {
                 source,
             })?;
         }
-        if backend == Backend::Sqlite {
-            if let Some(parent) = sqlite_path(&url).and_then(|p| p.parent().map(PathBuf::from)) {
-                if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(&parent).map_err(|source| StoreError::BlobIo {
-                        path: parent.clone(),
-                        source,
-                    })?;
-                }
-            }
+        if backend == Backend::Sqlite
+            && let Some(parent) = sqlite_path(&url).and_then(|p| p.parent().map(PathBuf::from))
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(&parent).map_err(|source| StoreError::BlobIo {
+                path: parent.clone(),
+                source,
+            })?;
         }
         let connect = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()

@@ -3,10 +3,13 @@
 //! SQLite or, when `OKAPI_TEST_MYSQL_URL` is set, MariaDB/MySQL with a fresh
 //! database per test.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::sync::Arc;
+
+pub mod lmtp;
 
 use okapi::config::Config;
 use okapi::ops::State;
@@ -63,18 +66,24 @@ pub async fn fresh_mysql_db_named(base: &str) -> (String, String) {
 /// Drops a test database.
 pub async fn drop_mysql_db(name: &str) {
     use sqlx::Connection;
-    if let Some(base) = mysql_url() {
-        if let Ok(mut conn) = sqlx::AnyConnection::connect(&base).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
-                .execute(&mut conn)
-                .await;
-        }
+    if let Some(base) = mysql_url()
+        && let Ok(mut conn) = sqlx::AnyConnection::connect(&base).await
+    {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+            .execute(&mut conn)
+            .await;
     }
 }
 
 pub struct TestServer {
     pub base: String,
     pub socket: PathBuf,
+    /// The bound LMTP TCP address (`lmtp_listen = 127.0.0.1:0`).
+    pub lmtp: std::net::SocketAddr,
+    /// The LMTP unix socket (`lmtp_socket`).
+    pub lmtp_socket: PathBuf,
+    /// The database URL the server runs on.
+    pub db_url: String,
     pub store: Store,
     pub state: Arc<State>,
     pub dir: tempfile::TempDir,
@@ -106,11 +115,14 @@ impl TestServer {
             dir = dir.path().display(),
         );
         let cfg = Config::from_text(&text, "test.cfg").expect("test config");
+        let db_url = url.clone();
         let store = Store::open(&okapi::startup::store_options(&cfg).expect("options"))
             .await
             .expect("open store");
         let listeners = okapi::server::bind_from_config(&cfg).await.expect("bind");
         let addr = listeners.http[0].local_addr().expect("addr");
+        let lmtp = listeners.lmtp[0].local_addr().expect("lmtp addr");
+        let lmtp_socket = cfg.lmtp_socket.clone();
         let state = State::new(store.clone(), cfg);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(okapi::server::run(state.clone(), listeners, None, async {
@@ -119,6 +131,9 @@ impl TestServer {
         Some(TestServer {
             base: format!("http://{addr}"),
             socket,
+            lmtp,
+            lmtp_socket,
+            db_url,
             store,
             state,
             dir,
