@@ -6,10 +6,12 @@
 //! - [`props`]: MAPI property tags and values, and the property-bag encoding.
 //! - [`store`]: the mailbox store on SQLite or MySQL/MariaDB; the only SQL.
 //! - [`api`]: the operation table, with request and response types.
+//! - [`linux`]: socket activation, sd_notify, privilege drop, journald.
 //! - [`ops`]: what each operation does: sessions, access control, the store.
 //! - [`codec`]: SOAP (with the WSDL) and JSON around the operation table.
 //! - [`delivery`]: LMTP and the pipe MDA: mail from the MTA into mailboxes.
 //! - [`http`]: the HTTP front: routing, limits, the local-socket trust.
+//! - [`reload`]: re-reading the configuration at SIGHUP.
 //! - [`server`]: listeners and the accept loop, started and drained by `run`.
 //! - [`spooler`]: sends submitted mail through the local MTA.
 //! - [`startup`]: okapi-server's start-up and shutdown.
@@ -24,8 +26,10 @@ pub mod delivery;
 pub mod entryid;
 pub mod error;
 pub mod http;
+pub mod linux;
 pub mod ops;
 pub mod props;
+pub mod reload;
 pub mod server;
 pub mod spooler;
 pub mod startup;

@@ -104,6 +104,59 @@ pub fn bind_unix(path: &Path) -> Result<UnixListener, StartError> {
     UnixListener::bind(path).map_err(err)
 }
 
+/// Opens every listener: those systemd passed, and for the kinds it did not
+/// pass, what the configuration names.
+pub async fn open_listeners(cfg: &Config, a: crate::linux::activation::Activated) -> Result<Listeners, StartError> {
+    if a.is_empty() {
+        return bind_from_config(cfg).await;
+    }
+    let err = |what: &str, source: std::io::Error| StartError::Bind {
+        what: what.into(),
+        source,
+        hint: "",
+    };
+    let tcp = |v: Vec<std::net::TcpListener>, what: &str| -> Result<Vec<TcpListener>, StartError> {
+        v.into_iter()
+            .map(|l| TcpListener::from_std(l).map_err(|e| err(what, e)))
+            .collect()
+    };
+    let unix = |l: Option<std::os::unix::net::UnixListener>, what: &str| -> Result<Option<UnixListener>, StartError> {
+        l.map(|l| UnixListener::from_std(l).map_err(|e| err(what, e)))
+            .transpose()
+    };
+    let mut l = Listeners {
+        http: tcp(a.http, "systemd socket http")?,
+        https: tcp(a.https, "systemd socket https")?,
+        lmtp: tcp(a.lmtp, "systemd socket lmtp")?,
+        local: unix(a.local, "systemd socket local")?,
+        lmtp_local: unix(a.lmtp_local, "systemd socket lmtp-local")?,
+    };
+    // Bind only the kinds systemd left out.
+    let mut rest = cfg.clone();
+    if !l.http.is_empty() {
+        rest.server_listen.clear();
+    }
+    if !l.https.is_empty() {
+        rest.server_listen_tls.clear();
+    }
+    if !l.lmtp.is_empty() {
+        rest.lmtp_listen.clear();
+    }
+    if l.local.is_some() {
+        rest.local_socket = PathBuf::new();
+    }
+    if l.lmtp_local.is_some() {
+        rest.lmtp_socket = PathBuf::new();
+    }
+    let extra = bind_from_config(&rest).await?;
+    l.http.extend(extra.http);
+    l.https.extend(extra.https);
+    l.lmtp.extend(extra.lmtp);
+    l.local = l.local.or(extra.local);
+    l.lmtp_local = l.lmtp_local.or(extra.lmtp_local);
+    Ok(l)
+}
+
 /// Opens every listener the configuration names.
 pub async fn bind_from_config(cfg: &Config) -> Result<Listeners, StartError> {
     let mut l = Listeners::default();
@@ -145,6 +198,11 @@ pub fn tls_config(cfg: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, Sta
     };
     let read = |p: &PathBuf| std::fs::read(p).map_err(|e| StartError::Tls(format!("cannot read {}: {e}", p.display())));
     let cert_pem = read(cert)?;
+    // systemd's LoadCredential=tls-key:… keeps the key out of the service's reach otherwise.
+    let key = &std::env::var_os("CREDENTIALS_DIRECTORY")
+        .map(|d| PathBuf::from(d).join("tls-key"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| key.clone());
     let key_pem = read(key)?;
     let certs = rustls_pemfile::certs(&mut &cert_pem[..])
         .collect::<Result<Vec<_>, _>>()
@@ -202,19 +260,24 @@ pub async fn run(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_rx = state.stop.subscribe();
+    if tls.is_some()
+        && let Ok(mut slot) = state.tls.write() {
+            *slot = tls;
+        }
     let mut acceptors = JoinSet::new();
     let conns = Arc::new(tokio::sync::Mutex::new(JoinSet::new()));
     for l in listeners.http {
         let (state, stop, conns) = (state.clone(), stop_rx.clone(), conns.clone());
-        acceptors.spawn(accept_tcp(state, l, None, stop, conns));
+        acceptors.spawn(accept_tcp(state, l, false, stop, conns));
     }
-    if let Some(tls) = tls {
-        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    if state.tls().is_some() {
         for l in listeners.https {
             let (state, stop, conns) = (state.clone(), stop_rx.clone(), conns.clone());
-            acceptors.spawn(accept_tcp(state, l, Some(acceptor.clone()), stop, conns));
+            acceptors.spawn(accept_tcp(state, l, true, stop, conns));
         }
+    } else if !listeners.https.is_empty() {
+        tracing::warn!("TLS listeners are open but no certificate is configured; they stay unused");
     }
     if let Some(l) = listeners.local {
         let (state, stop, conns) = (state.clone(), stop_rx.clone(), conns.clone());
@@ -222,11 +285,7 @@ pub async fn run(
     }
     let lmtp = Arc::new(LmtpContext {
         mailbox: Arc::new(crate::delivery::StoreMailbox::new(state.clone())),
-        limits: crate::delivery::lmtp::LmtpLimits {
-            max_message_size: state.config().max_message_size,
-            ..Default::default()
-        },
-        hostname: crate::spooler::mail_name(&state.config()),
+        state: state.clone(),
     });
     for l in listeners.lmtp {
         acceptors.spawn(accept_lmtp_tcp(lmtp.clone(), l, stop_rx.clone(), conns.clone()));
@@ -238,7 +297,7 @@ pub async fn run(
     let housekeeping = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
     shutdown.await;
     tracing::info!("stopping: no new connections; letting open ones finish");
-    let _ = stop_tx.send(true);
+    state.stop.send_replace(true);
     if spooler.await.is_err() {
         tracing::error!("the spooler ended abnormally");
     }
@@ -265,13 +324,7 @@ async fn housekeeping(state: Arc<State>, mut stop: watch::Receiver<bool>) {
 
 type Conns = Arc<tokio::sync::Mutex<JoinSet<()>>>;
 
-async fn accept_tcp(
-    state: Arc<State>,
-    l: TcpListener,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-    mut stop: watch::Receiver<bool>,
-    conns: Conns,
-) {
+async fn accept_tcp(state: Arc<State>, l: TcpListener, tls: bool, mut stop: watch::Receiver<bool>, conns: Conns) {
     loop {
         let accepted = tokio::select! {
             a = l.accept() => a,
@@ -289,17 +342,19 @@ async fn accept_tcp(
         let _ = stream.set_nodelay(true);
         let info = ConnInfo {
             peer: Peer::Network(addr),
-            tls: tls.is_some(),
+            tls,
         };
         let (state, stop) = (state.clone(), stop.clone());
         let mut set = conns.lock().await;
         while set.try_join_next().is_some() {}
-        match &tls {
+        // The certificate is looked up per connection, so a reload takes effect at once.
+        match tls.then(|| state.tls()).flatten() {
+            None if tls => tracing::warn!(peer = %addr, "TLS connection refused: no certificate configured"),
             None => {
                 set.spawn(serve(state, stream, info, stop));
             }
-            Some(acceptor) => {
-                let acceptor = acceptor.clone();
+            Some(config) => {
+                let acceptor = tokio_rustls::TlsAcceptor::from(config);
                 set.spawn(async move {
                     match tokio::time::timeout(Duration::from_secs(30), acceptor.accept(stream)).await {
                         Ok(Ok(tls_stream)) => serve(state, tls_stream, info, stop).await,
@@ -342,15 +397,21 @@ async fn accept_unix(state: Arc<State>, l: UnixListener, mut stop: watch::Receiv
 /// What every LMTP session shares.
 struct LmtpContext {
     mailbox: Arc<crate::delivery::StoreMailbox>,
-    limits: crate::delivery::lmtp::LmtpLimits,
-    hostname: String,
+    state: Arc<State>,
 }
 
 async fn lmtp_session<S>(ctx: Arc<LmtpContext>, stream: S, peer: String)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    if let Err(e) = crate::delivery::lmtp::serve_lmtp(stream, &*ctx.mailbox, &ctx.limits, &ctx.hostname).await {
+    // Limits and name are read per session, so a reload applies to new sessions.
+    let cfg = ctx.state.config();
+    let limits = crate::delivery::lmtp::LmtpLimits {
+        max_message_size: cfg.max_message_size,
+        ..Default::default()
+    };
+    let hostname = crate::spooler::mail_name(&cfg);
+    if let Err(e) = crate::delivery::lmtp::serve_lmtp(stream, &*ctx.mailbox, &limits, &hostname).await {
         tracing::debug!(peer = %peer, error = %e, "LMTP session ended with an error");
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::config::{AttachmentStorage, Config};
+use crate::linux::logging::LevelHandle;
 use crate::ops::State;
 use crate::store::{BlobLocation, NewUser, Store, StoreOptions};
 
@@ -118,15 +119,6 @@ pub fn store_options(cfg: &Config) -> Result<StoreOptions, String> {
     })
 }
 
-fn init_logging(cfg: &Config) {
-    let filter = std::env::var("OKAPI_LOG").unwrap_or_else(|_| cfg.log_level.as_str().to_string());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
-}
-
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         eprintln!(
@@ -185,7 +177,7 @@ pub fn server_main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     install_panic_hook();
-    init_logging(&cfg);
+    let log = crate::linux::logging::init(cfg.log_level.as_str());
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -193,7 +185,12 @@ pub fn server_main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run_server(cfg, args.dev)) {
+    let source = ConfigSource {
+        path,
+        explicit: args.config.is_some(),
+        dev: args.dev.clone(),
+    };
+    match rt.block_on(run_server(cfg, source, log)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("okapi-server: {e}");
@@ -202,15 +199,52 @@ pub fn server_main() -> ExitCode {
     }
 }
 
-async fn run_server(cfg: Config, dev: Option<PathBuf>) -> Result<(), String> {
+/// Where the configuration came from, to read it again at SIGHUP.
+#[derive(Debug, Clone)]
+pub struct ConfigSource {
+    /// The main file.
+    pub path: PathBuf,
+    /// True if `--config` named it (then it must exist).
+    pub explicit: bool,
+    /// `--dev` directory, if any.
+    pub dev: Option<PathBuf>,
+}
+
+impl ConfigSource {
+    /// Reads and checks the configuration as at start-up.
+    pub fn load(&self) -> Result<Config, String> {
+        let loaded = if self.explicit {
+            Config::load(&self.path)
+        } else {
+            Config::load_or_default(&self.path)
+        };
+        let mut cfg = loaded.map_err(|e| e.to_string())?;
+        if let Some(dir) = &self.dev {
+            apply_dev(&mut cfg, dir)?;
+        }
+        cfg.validate().map_err(|e| e.to_string())?;
+        Ok(cfg)
+    }
+}
+
+async fn run_server(cfg: Config, source: ConfigSource, log: Option<LevelHandle>) -> Result<(), String> {
+    use crate::linux::{activation, notify, privileges};
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "okapi-server starting");
-    let opts = store_options(&cfg)?;
-    let store = Store::open(&opts)
+    let activated = activation::from_environment().map_err(|e| format!("socket activation: {e}"))?;
+    if !activated.is_empty() {
+        tracing::info!("using the sockets systemd passed");
+    }
+    let listeners = crate::server::open_listeners(&cfg, activated)
         .await
-        .map_err(|e| format!("cannot open the store at {}: {e}", redact(&cfg.database_url)))?;
-    tracing::info!(backend = ?store.backend(), "store open, schema current");
+        .map_err(|e| e.to_string())?;
+    // The key may be readable by root only (as under /etc/ssl/private).
     let tls = crate::server::tls_config(&cfg).map_err(|e| e.to_string())?;
-    let listeners = crate::server::bind_from_config(&cfg).await.map_err(|e| e.to_string())?;
+    // Everything that needs root is done: give it up before touching any other file.
+    if source.dev.is_some() && nix::unistd::Uid::effective().is_root() {
+        tracing::warn!("--dev runs as root: privileges are not dropped in development mode");
+    } else {
+        privileges::drop_privileges(&cfg.run_as_user, &cfg.run_as_group).map_err(|e| e.to_string())?;
+    }
     let (http, https) = crate::server::local_addrs(&listeners);
     for a in &http {
         tracing::info!(address = %a, "listening for HTTP (SOAP /okapi, JSON /api/v1)");
@@ -218,17 +252,74 @@ async fn run_server(cfg: Config, dev: Option<PathBuf>) -> Result<(), String> {
     for a in &https {
         tracing::info!(address = %a, "listening for HTTPS");
     }
-    if listeners.local.is_some() {
-        tracing::info!(path = %cfg.local_socket.display(), "listening on the local socket");
-    }
-    if let Some(dir) = dev {
-        dev_banner(&store, &dir, http.first()).await?;
+    let Some(store) = open_store_waiting(&cfg).await? else {
+        tracing::info!("stopped while waiting for the database");
+        return Ok(());
+    };
+    tracing::info!(backend = ?store.backend(), "store open, schema current");
+    if let Some(dir) = &source.dev {
+        dev_banner(&store, dir, http.first()).await?;
     }
     let state = State::new(store.clone(), cfg);
-    crate::server::run(state, listeners, tls, shutdown_signal()).await;
+    notify::ready(&notify::status_line(&state).await);
+    if let Some(interval) = notify::watchdog_interval() {
+        tracing::info!(?interval, "watchdog enabled");
+        tokio::spawn(notify::watchdog(state.clone(), interval, state.stop.subscribe()));
+    }
+    tokio::spawn(reload_on_sighup(state.clone(), source, log));
+    crate::server::run(state, listeners, tls, async {
+        shutdown_signal().await;
+        notify::stopping();
+    })
+    .await;
     store.close().await;
     tracing::info!("okapi-server stopped");
     Ok(())
+}
+
+/// Opens the store, waiting while the database does not answer (READY=1 is
+/// only sent after this). Configuration problems and a too-new schema end
+/// the start at once; a stop signal while waiting returns None.
+async fn open_store_waiting(cfg: &Config) -> Result<Option<Store>, String> {
+    use crate::error::StoreError;
+    let opts = store_options(cfg)?;
+    let mut stop = Box::pin(shutdown_signal());
+    let mut warned = false;
+    loop {
+        match Store::open(&opts).await {
+            Ok(s) => return Ok(Some(s)),
+            Err(e @ (StoreError::SchemaTooNew { .. } | StoreError::Invalid(_) | StoreError::BlobIo { .. })) => {
+                return Err(format!("cannot open the store at {}: {e}", redact(&cfg.database_url)));
+            }
+            Err(e) => {
+                let msg = format!("waiting for the database at {}: {e}", redact(&cfg.database_url));
+                if !warned {
+                    tracing::warn!("{msg}; retrying every 2 seconds");
+                    warned = true;
+                }
+                crate::linux::notify::status(&msg);
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+            _ = &mut stop => return Ok(None),
+        }
+    }
+}
+
+/// Reloads on every SIGHUP.
+async fn reload_on_sighup(state: std::sync::Arc<State>, source: ConfigSource, log: Option<LevelHandle>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::error!("cannot install the SIGHUP handler; reload will not work");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        tracing::info!("SIGHUP received: reloading the configuration");
+        crate::linux::notify::reloading();
+        crate::reload::reload(&state, &source, log.as_ref());
+        crate::linux::notify::ready(&crate::linux::notify::status_line(&state).await);
+    }
 }
 
 fn redact(url: &str) -> String {

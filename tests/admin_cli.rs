@@ -450,6 +450,12 @@ fn help_and_version() {
     let nowhere = Path::new("/nonexistent/okapi/server.sock");
     let help = admin_at(nowhere, &["--help"], None).ok();
     assert!(help.contains("Exit status:") && help.contains("quota set"), "{help}");
+    assert!(
+        help.contains("oof set LOGIN") && help.contains("sendas grant LOGIN ADDRESS"),
+        "{help}"
+    );
+    let help = admin_at(nowhere, &["oof", "set", "--help"], None).ok();
+    assert!(help.contains("--body-file FILE") && help.contains("RFC 3339"), "{help}");
     let help = admin_at(nowhere, &["user", "add", "--help"], None).ok();
     assert!(
         help.starts_with("Usage: okapi-admin user add LOGIN --address ADDR"),
@@ -457,4 +463,159 @@ fn help_and_version() {
     );
     let version = admin_at(nowhere, &["--version"], None).ok();
     assert!(version.starts_with("okapi-admin "), "{version}");
+}
+
+/// Out-of-office: set the text from a file and the dates, show them, change one setting and keep
+/// the rest, clear the end; the server's own check (end after start) exits 1, a bad time exits 2.
+#[test]
+fn out_of_office_set_and_show() {
+    let server = Server::start();
+    server
+        .admin_with_stdin(&["user", "add", "fred", "--address", "fred@example.org"], "pw-fred\n")
+        .ok();
+
+    let show = server.admin(&["oof", "show", "fred"]).ok();
+    assert!(line_of(&show, "enabled:").ends_with("no"), "{show}");
+    assert!(line_of(&show, "start:").ends_with("(at once)"), "{show}");
+
+    let body_file = server.dir.path().join("reply.txt");
+    fs::write(&body_file, "I am away.\n\nBack on 15 July.\n").unwrap();
+    let out = server
+        .admin(&[
+            "oof",
+            "set",
+            "fred",
+            "--on",
+            "--subject",
+            "Away until July",
+            "--body-file",
+            body_file.to_str().unwrap(),
+            "--from",
+            "2025-07-01T08:00:00+02:00",
+            "--until",
+            "2025-07-15T06:00:00Z",
+        ])
+        .ok();
+    assert!(
+        out.contains("changed the state, subject, body, start and end of the out-of-office reply of fred"),
+        "{out}"
+    );
+    assert!(out.contains("ended"), "the end is in the past: {out}");
+
+    let json = server.admin(&["--json", "oof", "show", "fred"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&json).expect("--json prints JSON");
+    assert_eq!(v["enabled"], true);
+    assert_eq!(v["subject"], "Away until July");
+    assert_eq!(
+        v["body"], "I am away.\n\nBack on 15 July.\n",
+        "the whole file, verbatim"
+    );
+    assert_eq!(v["start"], "2025-07-01T06:00:00Z");
+    assert_eq!(v["end"], "2025-07-15T06:00:00Z");
+
+    let show = server.admin(&["oof", "show", "fred"]).ok();
+    assert!(line_of(&show, "enabled:").ends_with("yes"), "{show}");
+    assert!(line_of(&show, "subject:").ends_with("Away until July"), "{show}");
+    assert!(line_of(&show, "body:").ends_with("I am away."), "{show}");
+    assert!(show.contains("\n          Back on 15 July.\n"), "{show}");
+    assert!(line_of(&show, "start:").ends_with("2025-07-01T06:00:00Z"), "{show}");
+    assert!(line_of(&show, "end:").ends_with("2025-07-15T06:00:00Z"), "{show}");
+
+    // Only the end changes; the rest stays.
+    let out = server.admin(&["oof", "set", "fred", "--no-until"]).ok();
+    assert!(out.contains("changed the end of"), "{out}");
+    assert!(out.contains("now replying"), "started and no end: {out}");
+    let v: serde_json::Value = serde_json::from_str(&server.admin(&["--json", "oof", "show", "fred"]).ok()).unwrap();
+    assert_eq!(v["end"], serde_json::Value::Null);
+    assert_eq!(v["subject"], "Away until July");
+    assert_eq!(v["start"], "2025-07-01T06:00:00Z");
+    assert_eq!(v["enabled"], true);
+
+    // The text from stdin, replies from now on, turned off.
+    let out = server
+        .admin_with_stdin(
+            &["oof", "set", "fred", "--off", "--body-file", "-", "--from-now"],
+            "Gone fishing.\n",
+        )
+        .ok();
+    assert!(out.contains("now off"), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&server.admin(&["--json", "oof", "show", "fred"]).ok()).unwrap();
+    assert_eq!(v["body"], "Gone fishing.\n");
+    assert_eq!(v["enabled"], false);
+    assert!(
+        v["start"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("20") && s.ends_with('Z')),
+        "{v}"
+    );
+
+    // An end before the (now) start is refused by the server.
+    let err = server
+        .admin(&["oof", "set", "fred", "--until", "2001-01-01T00:00:00Z"])
+        .fails(1);
+    assert!(err.contains("MAPI_E_INVALID_PARAMETER"), "{err}");
+    let err = server.admin(&["oof", "set", "fred", "--from", "next week"]).fails(2);
+    assert!(err.contains("is not an RFC 3339 time"), "{err}");
+    let missing = server.dir.path().join("missing.txt");
+    let err = server
+        .admin(&["oof", "set", "fred", "--body-file", missing.to_str().unwrap()])
+        .fails(2);
+    assert!(err.contains("cannot read the reply text file"), "{err}");
+}
+
+/// Send-as: grant, list, grant again, revoke, revoke again.
+#[test]
+fn send_as_grant_list_revoke() {
+    let server = Server::start();
+    server
+        .admin_with_stdin(&["user", "add", "gina", "--address", "gina@example.org"], "pw-gina\n")
+        .ok();
+
+    let list = server.admin(&["sendas", "list", "gina"]).ok();
+    assert_eq!(list.trim_end(), "SEND AS", "{list}");
+
+    let out = server.admin(&["sendas", "grant", "gina", "Sales@Example.org"]).ok();
+    assert!(out.contains("gina may now send as sales@example.org"), "{out}");
+    server.admin(&["sendas", "grant", "gina", "info@example.org"]).ok();
+    let out = server.admin(&["sendas", "grant", "gina", "sales@example.org"]).ok();
+    assert!(out.contains("could already send as"), "{out}");
+
+    let list = server.admin(&["sendas", "list", "gina"]).ok();
+    assert_eq!(list, "SEND AS\ninfo@example.org\nsales@example.org\n");
+    let json = server.admin(&["--json", "sendas", "list", "gina"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&json).expect("--json prints JSON");
+    assert_eq!(
+        v["addresses"],
+        serde_json::json!(["info@example.org", "sales@example.org"])
+    );
+
+    let out = server.admin(&["sendas", "revoke", "gina", "sales@example.org"]).ok();
+    assert!(out.contains("gina may no longer send as sales@example.org"), "{out}");
+    let out = server.admin(&["sendas", "revoke", "gina", "sales@example.org"]).ok();
+    assert!(out.contains("had no grant"), "{out}");
+    assert_eq!(
+        server.admin(&["sendas", "list", "gina"]).ok(),
+        "SEND AS\ninfo@example.org\n"
+    );
+
+    let err = server.admin(&["sendas", "grant", "gina", "not-an-address"]).fails(1);
+    assert!(err.contains("not an e-mail address"), "{err}");
+    let err = server.admin(&["sendas", "grant", "gina"]).fails(2);
+    assert!(err.contains("ADDRESS is missing"), "{err}");
+}
+
+/// Out-of-office and send-as for a user who does not exist: the server says so, exit 1.
+#[test]
+fn oof_and_sendas_for_an_unknown_user_exit_1() {
+    let server = Server::start();
+    for args in [
+        &["oof", "show", "nobody"][..],
+        &["oof", "set", "nobody", "--on"][..],
+        &["sendas", "grant", "nobody", "x@example.org"][..],
+        &["sendas", "revoke", "nobody", "x@example.org"][..],
+        &["sendas", "list", "nobody"][..],
+    ] {
+        let err = server.admin(args).fails(1);
+        assert!(err.trim_end().ends_with("(MAPI_E_NOT_FOUND)"), "{args:?}: {err}");
+    }
 }

@@ -163,6 +163,8 @@ fn tls_listener_serves_tls12_and_up() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    // Started as root, the server drops to nobody, who must be able to write here.
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let ok = Command::new("openssl")
         .args([
@@ -191,7 +193,7 @@ fn tls_listener_serves_tls12_and_up() {
         &cfg,
         format!(
             "server_listen = 127.0.0.1:{http}\nserver_listen_tls = 127.0.0.1:{https}\nlocal_socket = {d}/s.sock\n\
-             lmtp_listen =\nlmtp_socket = {d}/lmtp.sock\n\
+             lmtp_listen =\nlmtp_socket = {d}/lmtp.sock\nrun_as_user = nobody\nrun_as_group = nogroup\n\
              database_url = sqlite://{d}/okapi.db\nattachment_path = {d}/blobs\ntls_cert_file = {c}\ntls_key_file = {k}\n",
             d = dir.path().display(),
             c = cert.display(),

@@ -1,5 +1,6 @@
 //! One function per okapi-admin command: gather what the command needs (a password, a
-//! confirmation), make the call, print the answer. Also the size syntax of quotas, both ways.
+//! confirmation), make the call, print the answer. Also the size syntax of quotas, both ways, and
+//! the times of out-of-office replies.
 //!
 //! Parsing the command line is `mod.rs`'s job and the wire is `client.rs`'s; the functions here
 //! get typed arguments and a [`Context`] holding the client and the output. With `--json` each
@@ -13,11 +14,13 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as Json;
 
 use super::client::{Client, decode};
-use super::{Error, QuotaSet, UserAdd, UserSet};
+use super::{Error, OofSet, QuotaSet, UserAdd, UserSet};
 use crate::api::types::{
-    AdminRequest, GroupListResponse, GroupMemberRequest, NameRequest, QuotaInfo, QuotaSetRequest, StoreListResponse,
-    UserAddRequest, UserInfo, UserListResponse, UserSetRequest, UserShowResponse,
+    AdminRequest, GetOutOfOfficeRequest, GroupListResponse, GroupMemberRequest, NameRequest, OutOfOffice, QuotaInfo,
+    QuotaSetRequest, SendAsListResponse, SendAsRequest, SetOutOfOfficeRequest, StoreListResponse, UserAddRequest,
+    UserInfo, UserListResponse, UserSetRequest, UserShowResponse,
 };
+use crate::props::{format_time, now_micros, parse_time};
 
 /// What every command works with.
 pub(crate) struct Context<'a> {
@@ -468,6 +471,220 @@ pub(crate) fn store_list(cx: &mut Context<'_>) -> Result<(), Error> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Out-of-office replies
+
+/// Where the reply text of `oof set` comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OofBody {
+    /// `--body TEXT`.
+    Text(String),
+    /// `--body-file FILE`: all of the file; `-` is stdin.
+    File(PathBuf),
+}
+
+/// A start or end of out-of-office replies as given on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OofTime {
+    /// `--from TIME`, `--until TIME`: microseconds since the epoch.
+    At(i64),
+    /// `--from-now`: the time the command runs.
+    Now,
+    /// `--no-until`: no end.
+    Unset,
+}
+
+impl OofTime {
+    /// The wire value: an RFC 3339 time, or none. `now` is in microseconds.
+    fn wire(self, now: i64) -> Option<String> {
+        match self {
+            OofTime::At(t) => Some(format_time(t)),
+            // Whole seconds: the time is shown to people.
+            OofTime::Now => Some(format_time(now - now.rem_euclid(1_000_000))),
+            OofTime::Unset => None,
+        }
+    }
+}
+
+/// Parses an RFC 3339 time with its offset into microseconds since the epoch.
+pub(crate) fn parse_rfc3339(text: &str) -> Result<i64, String> {
+    parse_time(text.trim()).ok_or_else(|| {
+        format!(
+            "{text:?} is not an RFC 3339 time; write the date, the time and the offset, \
+             such as 2025-07-01T08:00:00+02:00 or 2025-07-01T06:00:00Z"
+        )
+    })
+}
+
+fn oof_request(login: &str) -> GetOutOfOfficeRequest {
+    GetOutOfOfficeRequest {
+        session: None,
+        user: Some(login.to_string()),
+    }
+}
+
+/// `oof show`: one field a line, and whether replies go out now.
+pub(crate) fn oof_show(cx: &mut Context<'_>, login: &str) -> Result<(), Error> {
+    let answer = cx.call("getOutOfOffice", &oof_request(login))?;
+    if cx.json {
+        return cx.print_json(&answer);
+    }
+    let o: OutOfOffice = decode("getOutOfOffice", answer)?;
+    cx.print(&show_oof(&o, now_micros()))
+}
+
+fn show_oof(o: &OutOfOffice, now: i64) -> String {
+    let subject = if o.subject.is_empty() {
+        "- (\"Auto: \" and the original subject)".to_string()
+    } else {
+        o.subject.clone()
+    };
+    let body = o.body.trim_end_matches(['\r', '\n']);
+    fields(&[
+        ("enabled", if o.enabled { "yes" } else { "no" }.to_string()),
+        ("subject", subject),
+        (
+            "body",
+            if body.is_empty() {
+                "-".to_string()
+            } else {
+                body.to_string()
+            },
+        ),
+        ("start", o.start.clone().unwrap_or_else(|| "- (at once)".to_string())),
+        (
+            "end",
+            o.end.clone().unwrap_or_else(|| "- (until turned off)".to_string()),
+        ),
+        ("state", oof_state(o, now)),
+    ])
+}
+
+/// Whether replies go out at `now`, by the server's rule: enabled, started, not ended.
+fn oof_state(o: &OutOfOffice, now: i64) -> String {
+    let time = |t: &Option<String>| t.as_deref().and_then(parse_time);
+    if !o.enabled {
+        return "off: no replies are sent".to_string();
+    }
+    match (time(&o.start), time(&o.end)) {
+        (Some(start), _) if now < start => {
+            format!("scheduled: replies start at {}", o.start.as_deref().unwrap_or_default())
+        }
+        (_, Some(end)) if now >= end => "ended: on, but the end has passed; no replies are sent".to_string(),
+        (_, Some(_)) => format!("replying until {}", o.end.as_deref().unwrap_or_default()),
+        (_, None) => "replying".to_string(),
+    }
+}
+
+/// `oof set`: reads the current state, changes what was given and writes it back.
+pub(crate) fn oof_set(cx: &mut Context<'_>, a: OofSet) -> Result<(), Error> {
+    // The body is read first: a file that cannot be used changes nothing.
+    let body = match &a.body {
+        Some(OofBody::Text(text)) => Some(text.clone()),
+        Some(OofBody::File(path)) => Some(read_body(path)?),
+        None => None,
+    };
+    let mut o: OutOfOffice = decode("getOutOfOffice", cx.call("getOutOfOffice", &oof_request(&a.login))?)?;
+    let now = now_micros();
+    let mut changed = Vec::new();
+    if let Some(on) = a.enabled {
+        o.enabled = on;
+        changed.push("state");
+    }
+    if let Some(subject) = a.subject {
+        o.subject = subject;
+        changed.push("subject");
+    }
+    if let Some(body) = body {
+        o.body = body;
+        changed.push("body");
+    }
+    if let Some(start) = a.start {
+        o.start = start.wire(now);
+        changed.push("start");
+    }
+    if let Some(end) = a.end {
+        o.end = end.wire(now);
+        changed.push("end");
+    }
+    let request = SetOutOfOfficeRequest {
+        session: None,
+        user: Some(a.login.clone()),
+        settings: o.clone(),
+    };
+    let answer = cx.call("setOutOfOffice", &request)?;
+    cx.done(
+        &answer,
+        &format!(
+            "changed the {} of the out-of-office reply of {}; now {}",
+            and_list(&changed),
+            a.login,
+            oof_state(&o, now)
+        ),
+    )
+}
+
+/// The reply text from a file, or from stdin for `-`: all of it, as UTF-8.
+fn read_body(path: &Path) -> Result<String, Error> {
+    let (bytes, name) = if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        io::Read::read_to_end(&mut io::stdin().lock(), &mut bytes)
+            .map_err(|e| Error::Input(format!("cannot read the reply text from stdin: {e}")))?;
+        (bytes, "stdin".to_string())
+    } else {
+        let bytes = fs::read(path)
+            .map_err(|e| Error::Input(format!("cannot read the reply text file {}: {e}", path.display())))?;
+        (bytes, path.display().to_string())
+    };
+    String::from_utf8(bytes).map_err(|_| Error::Input(format!("the reply text in {name} is not UTF-8 text")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Send-as grants
+
+/// The addresses `login` may send as besides their own.
+fn send_as_of(cx: &mut Context<'_>, login: &str) -> Result<Vec<String>, Error> {
+    let list: SendAsListResponse = decode("sendAsList", cx.call("sendAsList", &name_request(login))?)?;
+    Ok(list.addresses)
+}
+
+/// `sendas grant` (`grant` true) and `sendas revoke`. Says so when there was nothing to do.
+pub(crate) fn send_as(cx: &mut Context<'_>, login: &str, address: &str, grant: bool) -> Result<(), Error> {
+    // The server keeps addresses trimmed and in lower case.
+    let wanted = address.trim().to_lowercase();
+    let had = send_as_of(cx, login)?.contains(&wanted);
+    let request = SendAsRequest {
+        session: None,
+        login: login.to_string(),
+        address: address.to_string(),
+    };
+    let (op, message) = match (grant, had) {
+        (true, false) => ("sendAsGrant", format!("{login} may now send as {wanted}")),
+        (true, true) => (
+            "sendAsGrant",
+            format!("{login} could already send as {wanted}; nothing changed"),
+        ),
+        (false, true) => ("sendAsRevoke", format!("{login} may no longer send as {wanted}")),
+        (false, false) => (
+            "sendAsRevoke",
+            format!("{login} had no grant to send as {wanted}; nothing changed"),
+        ),
+    };
+    let answer = cx.call(op, &request)?;
+    cx.done(&answer, &message)
+}
+
+/// `sendas list`: a one-column table.
+pub(crate) fn send_as_list(cx: &mut Context<'_>, login: &str) -> Result<(), Error> {
+    let answer = cx.call("sendAsList", &name_request(login))?;
+    if cx.json {
+        return cx.print_json(&answer);
+    }
+    let list: SendAsListResponse = decode("sendAsList", answer)?;
+    let rows: Vec<Vec<String>> = list.addresses.into_iter().map(|a| vec![a]).collect();
+    cx.print(&table(&["SEND AS"], &[false], &rows))
+}
+
+// ---------------------------------------------------------------------------------------------
 // Input: passwords and confirmation
 
 /// Where a password comes from. Never the command line.
@@ -617,12 +834,27 @@ fn table(header: &[&str], right: &[bool], rows: &[Vec<String>]) -> String {
     text
 }
 
-/// `name:  value` lines with the values aligned.
+/// `name:  value` lines with the values aligned; the further lines of a value are indented to it.
 fn fields(rows: &[(&str, String)]) -> String {
     let width = rows.iter().map(|(k, _)| k.len() + 1).max().unwrap_or(0);
-    rows.iter()
-        .map(|(k, v)| format!("{:<width$}  {v}\n", format!("{k}:")))
-        .collect()
+    let indent = " ".repeat(width + 2);
+    let mut text = String::new();
+    for (k, v) in rows {
+        let mut lines = v.lines();
+        text.push_str(&format!(
+            "{:<width$}  {}\n",
+            format!("{k}:"),
+            lines.next().unwrap_or_default()
+        ));
+        for line in lines {
+            if !line.is_empty() {
+                text.push_str(&indent);
+                text.push_str(line);
+            }
+            text.push('\n');
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -714,6 +946,53 @@ mod tests {
         assert_eq!(
             fields(&[("user", "a".into()), ("state", "ok".into())]),
             "user:   a\nstate:  ok\n"
+        );
+        assert_eq!(
+            fields(&[("body", "one\r\n\ntwo".into()), ("end", "-".into())]),
+            "body:  one\n\n       two\nend:   -\n"
+        );
+    }
+
+    #[test]
+    fn rfc3339_times() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:01Z"), Ok(1_000_000));
+        assert_eq!(parse_rfc3339("1970-01-01T01:00:01+01:00"), Ok(1_000_000));
+        for bad in ["", "2025-07-01", "2025-07-01 08:00", "2025-07-01T08:00:00", "tomorrow"] {
+            let e = parse_rfc3339(bad).unwrap_err();
+            assert!(e.contains("is not an RFC 3339 time"), "{bad}: {e}");
+        }
+        assert_eq!(OofTime::At(1_000_000).wire(0).as_deref(), Some("1970-01-01T00:00:01Z"));
+        assert_eq!(OofTime::Now.wire(2_500_000).as_deref(), Some("1970-01-01T00:00:02Z"));
+        assert_eq!(OofTime::Unset.wire(0), None);
+    }
+
+    #[test]
+    fn oof_states_follow_the_servers_rule() {
+        let at = |s: i64| Some(format_time(s * 1_000_000));
+        let mut o = OutOfOffice {
+            enabled: false,
+            subject: String::new(),
+            body: "Away.\nBack soon.\n".into(),
+            start: at(100),
+            end: at(200),
+        };
+        assert!(oof_state(&o, 150_000_000).starts_with("off"));
+        o.enabled = true;
+        assert!(oof_state(&o, 50_000_000).starts_with("scheduled: replies start at 1970-01-01T00:01:40Z"));
+        assert_eq!(oof_state(&o, 150_000_000), "replying until 1970-01-01T00:03:20Z");
+        assert!(oof_state(&o, 200_000_000).starts_with("ended"));
+        o.start = None;
+        o.end = None;
+        assert_eq!(oof_state(&o, 0), "replying");
+        let text = show_oof(&o, 0);
+        assert_eq!(
+            text,
+            "enabled:  yes\n\
+             subject:  - (\"Auto: \" and the original subject)\n\
+             body:     Away.\n          Back soon.\n\
+             start:    - (at once)\n\
+             end:      - (until turned off)\n\
+             state:    replying\n"
         );
     }
 }

@@ -1,4 +1,5 @@
-//! okapi-admin, the administrator's command line: users, groups, quotas and stores.
+//! okapi-admin, the administrator's command line: users, groups, quotas, stores, out-of-office
+//! replies and send-as grants.
 //!
 //! Why it exists: an administrator on the server's host must be able to manage okapi without a
 //! password or a session of their own, from a shell, a script or a configuration-management tool.
@@ -43,7 +44,7 @@ use std::process::ExitCode;
 use crate::config::Config;
 use crate::startup::DEFAULT_CONFIG;
 use client::{Client, ClientError};
-use commands::{Limit, PasswordSource};
+use commands::{Limit, OofBody, OofTime, PasswordSource};
 
 const PROGRAM: &str = "okapi-admin";
 
@@ -162,6 +163,11 @@ fn dispatch(command: Command, cx: &mut commands::Context<'_>) -> Result<(), Erro
         Command::QuotaSet(a) => commands::quota_set(cx, a),
         Command::QuotaShow { login } => commands::quota_show(cx, &login),
         Command::StoreList => commands::store_list(cx),
+        Command::OofShow { login } => commands::oof_show(cx, &login),
+        Command::OofSet(a) => commands::oof_set(cx, a),
+        Command::SendAsGrant { login, address } => commands::send_as(cx, &login, &address, true),
+        Command::SendAsRevoke { login, address } => commands::send_as(cx, &login, &address, false),
+        Command::SendAsList { login } => commands::send_as_list(cx, &login),
     }
 }
 
@@ -311,7 +317,7 @@ impl PartialEq for Spec {
 }
 
 /// The command areas, in the order the help lists them.
-const AREAS: &[&str] = &["user", "group", "quota", "store"];
+const AREAS: &[&str] = &["user", "group", "quota", "store", "oof", "sendas"];
 
 /// Options every command accepts.
 const GLOBAL_OPTIONS: &[&str] = &["--config", "--socket", "--json", "--help", "--version"];
@@ -483,6 +489,75 @@ Options:
         options: &[],
         parse: parse_store_list,
     },
+    Spec {
+        area: "oof",
+        verb: "show",
+        args: "LOGIN",
+        summary: "show a user's out-of-office reply: on or off, subject, body, start, end",
+        details: "",
+        options: &[],
+        parse: parse_oof_show,
+    },
+    Spec {
+        area: "oof",
+        verb: "set",
+        args: "LOGIN [OPTIONS]",
+        summary: "change a user's out-of-office reply",
+        details: "\
+Options:
+  --on, --off              turn the replies on or off
+  --subject TEXT           reply subject; empty means \"Auto: \" and the original subject
+  --body TEXT              reply text
+  --body-file FILE         reply text from FILE, all of it (- for stdin)
+  --from TIME              replies start at TIME
+  --from-now               replies start now (the start becomes the current time)
+  --until TIME             replies end at TIME
+  --no-until               replies go on until turned off (removes the end)
+
+TIME is an RFC 3339 time with its offset: 2025-07-01T08:00:00+02:00 or
+2025-07-01T06:00:00Z. What is not given stays as it was; the end must be after
+the start.
+",
+        options: &[
+            "--on",
+            "--off",
+            "--subject",
+            "--body",
+            "--body-file",
+            "--from",
+            "--from-now",
+            "--until",
+            "--no-until",
+        ],
+        parse: parse_oof_set,
+    },
+    Spec {
+        area: "sendas",
+        verb: "grant",
+        args: "LOGIN ADDRESS",
+        summary: "let a user send as another address",
+        details: "The user may then put ADDRESS in From: besides their own addresses.\n",
+        options: &[],
+        parse: parse_sendas_grant,
+    },
+    Spec {
+        area: "sendas",
+        verb: "revoke",
+        args: "LOGIN ADDRESS",
+        summary: "withdraw a send-as grant",
+        details: "",
+        options: &[],
+        parse: parse_sendas_revoke,
+    },
+    Spec {
+        area: "sendas",
+        verb: "list",
+        args: "LOGIN",
+        summary: "list the addresses a user may send as besides their own",
+        details: "",
+        options: &[],
+        parse: parse_sendas_list,
+    },
 ];
 
 fn find_spec(area: &str, verb: &str) -> Option<&'static Spec> {
@@ -541,7 +616,8 @@ fn overview() -> String {
         exits.push_str(&format!("  {:<3} {}\n", e.code(), e.meaning()));
     }
     format!(
-        "{PROGRAM} {version}: administer okapi-server: users, groups, quotas, stores
+        "{PROGRAM} {version}: administer okapi-server: users, groups, quotas, stores,
+out-of-office replies and send-as grants
 
 Usage: {PROGRAM} [GLOBAL OPTIONS] COMMAND [ARGUMENTS]
 
@@ -673,6 +749,32 @@ pub(crate) enum Command {
     },
     /// `store list`.
     StoreList,
+    /// `oof show`.
+    OofShow {
+        /// The user.
+        login: String,
+    },
+    /// `oof set`.
+    OofSet(OofSet),
+    /// `sendas grant`.
+    SendAsGrant {
+        /// The user who may send.
+        login: String,
+        /// The address they may send as.
+        address: String,
+    },
+    /// `sendas revoke`.
+    SendAsRevoke {
+        /// The user.
+        login: String,
+        /// The address they may no longer send as.
+        address: String,
+    },
+    /// `sendas list`.
+    SendAsList {
+        /// The user.
+        login: String,
+    },
 }
 
 /// Arguments of `user add`.
@@ -720,6 +822,23 @@ pub(crate) struct QuotaSet {
     pub soft: Option<Limit>,
     /// Hard limit.
     pub hard: Option<Limit>,
+}
+
+/// Arguments of `oof set`: `None` leaves a setting as it is.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct OofSet {
+    /// Login name.
+    pub login: String,
+    /// `--on` (true) or `--off`.
+    pub enabled: Option<bool>,
+    /// New reply subject.
+    pub subject: Option<String>,
+    /// New reply text, or where it comes from.
+    pub body: Option<OofBody>,
+    /// New start: `--from TIME` or `--from-now`.
+    pub start: Option<OofTime>,
+    /// New end: `--until TIME` or `--no-until`.
+    pub end: Option<OofTime>,
 }
 
 /// A mistake on the command line, with the command it concerns (for the pointer to its help).
@@ -1212,6 +1331,84 @@ fn parse_store_list(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
     Ok(Command::StoreList)
 }
 
+fn parse_oof_show(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
+    let [login] = cx.plain(["LOGIN"])?;
+    Ok(Command::OofShow { login })
+}
+
+fn parse_oof_set(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
+    let mut a = OofSet::default();
+    // Every option given, to name contradictions: `--on --off`, `--body --body-file`, ...
+    let mut given: Vec<String> = Vec::new();
+    while let Some(opt) = cx.next_option()? {
+        match opt.as_str() {
+            "--on" => a.enabled = Some(true),
+            "--off" => a.enabled = Some(false),
+            "--subject" => a.subject = Some(cx.value(&opt)?),
+            "--body" => a.body = Some(OofBody::Text(cx.value(&opt)?)),
+            "--body-file" => a.body = Some(OofBody::File(PathBuf::from(cx.value(&opt)?))),
+            "--from" | "--until" => {
+                let text = cx.value(&opt)?;
+                let time = commands::parse_rfc3339(&text).map_err(|m| cx.error(format!("{opt}: {m}")))?;
+                let slot = if opt == "--from" { &mut a.start } else { &mut a.end };
+                *slot = Some(OofTime::At(time));
+            }
+            "--from-now" => a.start = Some(OofTime::Now),
+            "--no-until" => a.end = Some(OofTime::Unset),
+            _ => return Err(cx.unknown(&opt)),
+        }
+        given.push(opt);
+    }
+    let [login] = cx.positionals(["LOGIN"])?;
+    a.login = login;
+    for pair in [
+        ["--on", "--off"],
+        ["--body", "--body-file"],
+        ["--from", "--from-now"],
+        ["--until", "--no-until"],
+    ] {
+        if pair.iter().all(|o| given.iter().any(|g| g == o)) {
+            return Err(cx.error(format!("{} and {} contradict each other; give one", pair[0], pair[1])));
+        }
+    }
+    for once in ["--subject", "--body", "--body-file", "--from", "--until"] {
+        if given.iter().filter(|g| *g == once).count() > 1 {
+            return Err(cx.error(format!("{once} is given more than once; give it once")));
+        }
+    }
+    if let (Some(OofTime::At(from)), Some(OofTime::At(until))) = (a.start, a.end)
+        && until <= from
+    {
+        return Err(cx.error("the --until time is not after the --from time; the end must follow the start"));
+    }
+    let unchanged = OofSet {
+        login: a.login.clone(),
+        ..OofSet::default()
+    };
+    if a == unchanged {
+        return Err(cx.error(
+            "nothing to change; give at least one of --on, --off, --subject, --body, --body-file, \
+             --from, --from-now, --until, --no-until",
+        ));
+    }
+    Ok(Command::OofSet(a))
+}
+
+fn parse_sendas_grant(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
+    let [login, address] = cx.plain(["LOGIN", "ADDRESS"])?;
+    Ok(Command::SendAsGrant { login, address })
+}
+
+fn parse_sendas_revoke(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
+    let [login, address] = cx.plain(["LOGIN", "ADDRESS"])?;
+    Ok(Command::SendAsRevoke { login, address })
+}
+
+fn parse_sendas_list(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
+    let [login] = cx.plain(["LOGIN"])?;
+    Ok(Command::SendAsList { login })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1354,6 +1551,103 @@ mod tests {
         assert_eq!(q.hard, Some(Limit::Bytes(0)));
         assert!(error("quota set bob --warn lots").starts_with("quota set: --warn: "));
         assert!(error("quota set bob").contains("nothing to change"));
+    }
+
+    #[test]
+    fn oof_set_takes_every_setting() {
+        let args = [
+            "oof",
+            "set",
+            "alice",
+            "--on",
+            "--subject",
+            "Away until July",
+            "--body-file",
+            "/tmp/reply.txt",
+            "--from",
+            "2025-07-01T08:00:00+02:00",
+            "--until=2025-07-15T06:00:00Z",
+        ];
+        let inv = parse_args(args.iter().map(|s| s.to_string()).collect()).unwrap();
+        assert_eq!(
+            inv.command,
+            Command::OofSet(OofSet {
+                login: "alice".into(),
+                enabled: Some(true),
+                subject: Some("Away until July".into()),
+                body: Some(OofBody::File(PathBuf::from("/tmp/reply.txt"))),
+                start: Some(OofTime::At(1_751_349_600_000_000)),
+                end: Some(OofTime::At(1_752_559_200_000_000)),
+            })
+        );
+        let Command::OofSet(a) = command("oof set bob --off --body Gone --from-now --no-until") else {
+            panic!("not oof set");
+        };
+        assert_eq!(a.enabled, Some(false));
+        assert_eq!(a.subject, None);
+        assert_eq!(a.body, Some(OofBody::Text("Gone".into())));
+        assert_eq!((a.start, a.end), (Some(OofTime::Now), Some(OofTime::Unset)));
+        let Command::OofSet(a) = command("oof set bob --body-file -") else {
+            panic!("not oof set");
+        };
+        assert_eq!(a.body, Some(OofBody::File(PathBuf::from("-"))));
+        assert_eq!(command("oof show bob"), Command::OofShow { login: "bob".into() });
+    }
+
+    #[test]
+    fn oof_set_checks_its_combinations() {
+        assert!(error("oof set bob").contains("nothing to change"));
+        assert!(error("oof set").contains("LOGIN is missing"));
+        assert!(error("oof set bob --on --off").contains("--on and --off contradict"));
+        assert!(error("oof set bob --body x --body-file f").contains("--body and --body-file contradict"));
+        assert!(
+            error("oof set bob --from 2025-07-01T00:00:00Z --from-now").contains("--from and --from-now contradict")
+        );
+        assert!(error("oof set bob --until 2025-07-01T00:00:00Z --no-until").contains("contradict"));
+        assert!(error("oof set bob --subject a --subject b").contains("--subject is given more than once"));
+        assert!(
+            error("oof set bob --from 2025-07-02T00:00:00Z --until 2025-07-01T00:00:00Z")
+                .contains("the end must follow the start")
+        );
+        assert!(
+            error("oof set bob --from 2025-07-01T02:00:00+02:00 --until 2025-07-01T00:00:00Z")
+                .contains("the end must follow the start"),
+            "the same instant is not after itself"
+        );
+        let e = error("oof set bob --until 2025-07-01");
+        assert!(
+            e.starts_with("oof set: --until: \"2025-07-01\" is not an RFC 3339 time"),
+            "{e}"
+        );
+        assert!(error("oof set bob --from").contains("--from needs a value"));
+        assert!(error("oof set bob --subjet x").contains("(did you mean --subject?)"));
+        assert!(error("oof show").contains("LOGIN is missing"));
+    }
+
+    #[test]
+    fn sendas_commands() {
+        assert_eq!(
+            command("sendas grant alice sales@example.org"),
+            Command::SendAsGrant {
+                login: "alice".into(),
+                address: "sales@example.org".into()
+            }
+        );
+        assert_eq!(
+            command("sendas revoke alice sales@example.org --json"),
+            Command::SendAsRevoke {
+                login: "alice".into(),
+                address: "sales@example.org".into()
+            }
+        );
+        assert_eq!(
+            command("sendas list alice"),
+            Command::SendAsList { login: "alice".into() }
+        );
+        assert!(error("sendas grant alice").contains("ADDRESS is missing"));
+        assert!(error("sendas list alice bob").contains("unexpected argument \"bob\""));
+        assert!(error("sendas allow alice x@y").contains("sendas has grant, revoke, list"));
+        assert!(error("sendsa list alice").contains("did you mean sendas?"));
     }
 
     #[test]

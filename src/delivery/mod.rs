@@ -149,8 +149,14 @@ async fn deliver(state: &Arc<State>, envelope: &Envelope, raw: &[u8]) -> Vec<Out
             for i in &delivered_idx {
                 outcomes[*i] = Outcome::Delivered;
             }
+            state.record_delivery();
+            let message_id = data
+                .props
+                .get(&crate::props::PR_INTERNET_MESSAGE_ID)
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
             tracing::info!(
-                sender = %envelope.sender, recipients = ids.len(), size = raw.len(), spam,
+                okapi_message_id = message_id, sender = %envelope.sender, recipients = ids.len(), size = raw.len(), spam,
                 "message delivered"
             );
             for ((user, folder), id) in target_users.iter().zip(ids) {

@@ -39,6 +39,13 @@ pub struct State {
     pub sessions: session::Sessions,
     /// Wakes the spooler when a message is submitted.
     pub spooler_wake: tokio::sync::Notify,
+    /// Set once the server stops: listeners close, long-polls answer, the
+    /// spooler finishes the message in hand.
+    pub stop: tokio::sync::watch::Sender<bool>,
+    /// The TLS configuration in force; replaced when SIGHUP reloads the certificate.
+    pub tls: RwLock<Option<Arc<rustls::ServerConfig>>>,
+    /// When recent deliveries happened, for the status line.
+    recent_deliveries: std::sync::Mutex<std::collections::VecDeque<std::time::Instant>>,
 }
 
 impl State {
@@ -49,6 +56,9 @@ impl State {
             config: RwLock::new(config),
             sessions: session::Sessions::default(),
             spooler_wake: tokio::sync::Notify::new(),
+            stop: tokio::sync::watch::channel(false).0,
+            tls: RwLock::new(None),
+            recent_deliveries: Default::default(),
         })
     }
 
@@ -57,6 +67,48 @@ impl State {
         match self.config.read() {
             Ok(c) => c.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Notes a delivered message (for the status line).
+    pub fn record_delivery(&self) {
+        if let Ok(mut q) = self.recent_deliveries.lock() {
+            let now = std::time::Instant::now();
+            while q
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
+            {
+                q.pop_front();
+            }
+            if q.len() < 100_000 {
+                q.push_back(now);
+            }
+        }
+    }
+
+    /// Deliveries in the last minute.
+    pub fn deliveries_last_minute(&self) -> usize {
+        let now = std::time::Instant::now();
+        self.recent_deliveries
+            .lock()
+            .map(|q| {
+                q.iter()
+                    .filter(|t| now.duration_since(**t) <= Duration::from_secs(60))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// True once the server is stopping.
+    pub fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// The current TLS configuration.
+    pub fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
+        match self.tls.read() {
+            Ok(t) => t.clone(),
+            Err(p) => p.into_inner().clone(),
         }
     }
 

@@ -68,13 +68,18 @@ pub(super) async fn notify(ctx: &Ctx, req: NotifyRequest) -> Result<NotifyRespon
         )));
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait as u64);
+    let mut stop = ctx.state.stop.subscribe();
     loop {
         let events = s.take_events();
-        if !events.is_empty() || tokio::time::Instant::now() >= deadline {
+        // A stopping server answers long-polls at once, so the drain is quick.
+        if !events.is_empty() || tokio::time::Instant::now() >= deadline || *stop.borrow() {
             return Ok(NotifyResponse { events });
         }
         // A wake between take_events and here is kept by Notify as a permit.
-        let _ = tokio::time::timeout_at(deadline, s.wake.notified()).await;
+        tokio::select! {
+            _ = tokio::time::timeout_at(deadline, s.wake.notified()) => {}
+            _ = crate::server::stopped(&mut stop) => {}
+        }
     }
 }
 
