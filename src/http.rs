@@ -42,6 +42,22 @@ impl Body for ResponseBody {
             ResponseBody::Stream(rx) => rx.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data))),
         }
     }
+
+    // A whole body has a known length, so clients get Content-Length rather
+    // than chunked encoding.
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            ResponseBody::Full(f) => f.size_hint(),
+            ResponseBody::Stream(_) => hyper::body::SizeHint::default(),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ResponseBody::Full(f) => f.is_end_stream(),
+            ResponseBody::Stream(_) => false,
+        }
+    }
 }
 
 /// How a connection reached the server.

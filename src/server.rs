@@ -262,9 +262,10 @@ pub async fn run(
 ) {
     let stop_rx = state.stop.subscribe();
     if tls.is_some()
-        && let Ok(mut slot) = state.tls.write() {
-            *slot = tls;
-        }
+        && let Ok(mut slot) = state.tls.write()
+    {
+        *slot = tls;
+    }
     let mut acceptors = JoinSet::new();
     let conns = Arc::new(tokio::sync::Mutex::new(JoinSet::new()));
     for l in listeners.http {

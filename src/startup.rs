@@ -286,6 +286,7 @@ async fn open_store_waiting(cfg: &Config) -> Result<Option<Store>, String> {
     let mut stop = Box::pin(shutdown_signal());
     let mut warned = false;
     loop {
+        crate::linux::notify::waiting(&format!("waiting for the database at {}", redact(&cfg.database_url)));
         match Store::open(&opts).await {
             Ok(s) => return Ok(Some(s)),
             Err(e @ (StoreError::SchemaTooNew { .. } | StoreError::Invalid(_) | StoreError::BlobIo { .. })) => {
@@ -297,7 +298,7 @@ async fn open_store_waiting(cfg: &Config) -> Result<Option<Store>, String> {
                     tracing::warn!("{msg}; retrying every 2 seconds");
                     warned = true;
                 }
-                crate::linux::notify::status(&msg);
+                crate::linux::notify::waiting(&msg);
             }
         }
         tokio::select! {

@@ -29,9 +29,11 @@ pub fn choose(
 ) -> Target {
     if let (Some(js), Some((dev, ino))) = (journal_stream, stderr_id)
         && let Some((d, i)) = js.split_once(':')
-            && d.parse::<u64>().ok() == Some(dev) && i.parse::<u64>().ok() == Some(ino) {
-                return Target::Journal;
-            }
+        && d.parse::<u64>().ok() == Some(dev)
+        && i.parse::<u64>().ok() == Some(ino)
+    {
+        return Target::Journal;
+    }
     if invocation_id && journal_socket {
         return Target::Journal;
     }

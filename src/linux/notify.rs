@@ -28,6 +28,12 @@ pub fn status(status: &str) {
     send(&[NotifyState::Status(status)]);
 }
 
+/// STATUS= while start-up waits for something (the database), with
+/// EXTEND_TIMEOUT_USEC= so systemd's start timeout does not run out meanwhile.
+pub fn waiting(status: &str) {
+    send(&[NotifyState::Status(status), NotifyState::ExtendTimeoutUsec(30_000_000)]);
+}
+
 /// RELOADING=1 with the monotonic timestamp systemd wants.
 pub fn reloading() {
     match sd_notify::NotifyState::monotonic_usec_now() {
