@@ -155,7 +155,7 @@ pub async fn handle(
                 Ok((op, request)) => match ops::dispatch(&ctx, op, request).await {
                     Ok(v) => respond(StatusCode::OK, "text/xml; charset=utf-8", soap::encode_response(op, &v)),
                     Err(e) => {
-                        log_failure(op.name, &e);
+                        log_failure(op.name, &conn.peer, &e);
                         soap_fault(&e)
                     }
                 },
@@ -174,7 +174,7 @@ pub async fn handle(
                     Ok(request) => match ops::dispatch(&ctx, op, request).await {
                         Ok(v) => respond(StatusCode::OK, "application/json", v.to_string()),
                         Err(e) => {
-                            log_failure(op.name, &e);
+                            log_failure(op.name, &conn.peer, &e);
                             json_error(&e)
                         }
                     },
@@ -205,10 +205,12 @@ pub async fn handle(
     Ok(resp)
 }
 
-fn log_failure(op: &str, e: &ApiError) {
+fn log_failure(op: &str, peer: &Peer, e: &ApiError) {
     match e.code {
-        MapiCode::CallFailed | MapiCode::NetworkError => tracing::warn!(operation = op, error = %e, "operation failed"),
-        _ => tracing::debug!(operation = op, error = %e, "operation refused"),
+        MapiCode::CallFailed | MapiCode::NetworkError => {
+            tracing::warn!(okapi_operation = op, okapi_remote = %peer, error = %e, "operation failed")
+        }
+        _ => tracing::debug!(okapi_operation = op, okapi_remote = %peer, error = %e, "operation refused"),
     }
 }
 

@@ -64,7 +64,7 @@ pub(super) async fn user_add(ctx: &Ctx, req: UserAddRequest) -> Result<Empty, Ap
         is_admin: req.admin.unwrap_or(false),
     };
     ctx.store().create_user(&nu).await?;
-    tracing::info!(user = %req.login, "user created");
+    tracing::info!(okapi_user = %req.login, "user created");
     Ok(Empty {})
 }
 
@@ -73,7 +73,7 @@ pub(super) async fn user_del(ctx: &Ctx, req: NameRequest) -> Result<Empty, ApiEr
     let u = user(ctx, &req.name).await?;
     ctx.state.sessions.close_user(u.id);
     ctx.store().delete_user(u.id).await?;
-    tracing::info!(user = %u.login, "user deleted");
+    tracing::info!(okapi_user = %u.login, "user deleted");
     Ok(Empty {})
 }
 

@@ -17,12 +17,12 @@ pub(super) async fn logon(ctx: &Ctx, req: LogonRequest) -> Result<LogonResponse,
         .await
         .map_err(|e| ApiError::new(MapiCode::CallFailed, format!("password check failed: {e}")))?;
     if !ok {
-        tracing::info!(user = %req.user, "logon failed");
+        tracing::info!(okapi_user = %req.user, okapi_remote = %ctx.peer, "logon failed");
         return Err(failed());
     }
     let groups = ctx.store().groups_of_user(user.id).await?;
     let s = ctx.state.sessions.open(user.id, &user.login, user.is_admin, groups);
-    tracing::info!(user = %user.login, "logon");
+    tracing::info!(okapi_user = %user.login, okapi_session = %s.id, okapi_remote = %ctx.peer, "logon");
     Ok(LogonResponse {
         session: s.id.clone(),
         display_name: user.display_name,

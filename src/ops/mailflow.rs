@@ -66,27 +66,25 @@ pub(super) async fn submit_message(ctx: &Ctx, req: SubmitMessageRequest) -> Resu
             "this message was already submitted and is waiting to be sent",
         ));
     }
-    if m.props
-        .get(&PR_INTERNET_MESSAGE_ID)
-        .and_then(|v| v.as_str())
-        .is_none_or(str::is_empty)
-    {
-        // Fixed before the first attempt, so a retry after a crash carries the same id.
-        let mut data = MessageData::default();
-        let host = crate::spooler::mail_name(&ctx.state.config());
-        data.props.insert(
-            PR_INTERNET_MESSAGE_ID,
-            PropValue::Str(crate::spooler::mime_out::new_message_id(&host)),
-        );
-        store.update_message(id, &data).await?;
-    }
+    let message_id = match m.props.get(&PR_INTERNET_MESSAGE_ID).and_then(|v| v.as_str()) {
+        Some(existing) if !existing.is_empty() => existing.to_string(),
+        _ => {
+            // Fixed before the first attempt, so a retry after a crash carries the same id.
+            let host = crate::spooler::mail_name(&ctx.state.config());
+            let fresh = crate::spooler::mime_out::new_message_id(&host);
+            let mut data = MessageData::default();
+            data.props.insert(PR_INTERNET_MESSAGE_ID, PropValue::Str(fresh.clone()));
+            store.update_message(id, &data).await?;
+            fresh
+        }
+    };
     let outbox = store.folder_by_role(own.id, Role::Outbox).await?;
     if folder != outbox.id {
         store.move_messages(&[id], outbox.id).await?;
     }
     store.enqueue(id, s.user_id, &from, &recipients).await?;
     ctx.state.spooler_wake.notify_one();
-    tracing::info!(user = %user.login, message = id, recipients = recipients.len(), "message submitted");
+    tracing::info!(okapi_user = %user.login, okapi_session = %s.id, okapi_message_id = %message_id, recipients = recipients.len(), "message submitted");
     Ok(Empty {})
 }
 
@@ -162,7 +160,7 @@ pub(super) async fn set_out_of_office(ctx: &Ctx, req: SetOutOfOfficeRequest) -> 
         return Err(ApiError::invalid("the out-of-office end must be after its start"));
     }
     ctx.store().set_oof_settings(u.id, &settings).await?;
-    tracing::info!(user = %u.login, enabled = o.enabled, "out-of-office changed");
+    tracing::info!(okapi_user = %u.login, enabled = o.enabled, "out-of-office changed");
     Ok(Empty {})
 }
 

@@ -133,6 +133,16 @@ pub enum Peer {
     },
 }
 
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Peer::Network(a) => write!(f, "{a}"),
+            Peer::Local { uid: Some(u), .. } => write!(f, "local uid {u}"),
+            Peer::Local { uid: None, .. } => write!(f, "local"),
+        }
+    }
+}
+
 /// What a handler gets besides its request.
 pub struct Ctx {
     /// Server state.
