@@ -264,11 +264,7 @@ impl DbProxy {
                     let p = p.clone();
                     std::thread::spawn(move || {
                         let mut buf = [0u8; 16384];
-                        loop {
-                            let Ok(n) = from.read(&mut buf) else { break };
-                            if n == 0 {
-                                break;
-                            }
+                        while let Ok(n @ 1..) = from.read(&mut buf) {
                             while p.load(Ordering::SeqCst) {
                                 std::thread::sleep(Duration::from_millis(20));
                             }

@@ -177,6 +177,12 @@ impl<S: AsyncRead + AsyncWrite> Client<S> {
         Ok(Outcome { rcpt, finals })
     }
 
+    /// Writes bytes as they are (a DATA stream from [`wire`], or anything else).
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.writer.write_all(bytes).await?;
+        self.writer.flush().await
+    }
+
     /// QUIT.
     pub async fn quit(mut self) {
         let _ = self.command("QUIT").await;
