@@ -904,7 +904,73 @@ async fn spooler(db: Db) {
     srv.stop().await;
 }
 
+/// A submitted message waits in the queue while the MTA is unreachable,
+/// survives a restart of the server, and once the MTA answers it is sent
+/// exactly once and filed in Sent Items.
+async fn queued_message_survives_restart(db: Db) {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = format!("smtp_server = 127.0.0.1\nsmtp_port = {closed}\nhostname = okapi.test\n");
+    let Some(srv) = TestServer::start(db, &down).await else {
+        return;
+    };
+    srv.add_user("alice", "pw").await;
+    let s = srv.logon("alice", "pw").await;
+    let id = draft(
+        &srv,
+        &s,
+        "Queued across a restart",
+        &[(1, "bob@example.net")],
+        json!({}),
+    )
+    .await;
+    srv.ok("submitMessage", json!({"session": s, "entryId": id})).await;
+    // The first attempt fails (connection refused) and the entry waits for its retry.
+    wait_for(15, "the first, failed attempt", || {
+        let store = srv.store.clone();
+        async move {
+            let q = store.claim_due(okapi::props::now_micros(), 10).await.ok()?;
+            // Nothing is due before the backoff ends; put back whatever we claimed.
+            store.requeue_interrupted().await.ok()?;
+            (q.is_empty() && store.queue_length().await.ok()? == 1).then_some(())
+        }
+    })
+    .await;
+    let sink = Sink::start().await;
+    let srv = srv.restart(&sink.config()).await;
+    // Make the retry due now instead of in a minute.
+    {
+        use sqlx::Connection;
+        let mut c = sqlx::AnyConnection::connect(&srv.db_url).await.unwrap();
+        sqlx::query("UPDATE outgoing_queue SET next_attempt_at = 0")
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    srv.state.spooler_wake.notify_one();
+    wait_for(30, "the message at the MTA after the restart", || {
+        let n = sink.mails().len();
+        async move { (n > 0).then_some(()) }
+    })
+    .await;
+    let s = srv.logon("alice", "pw").await;
+    let sent = srv.store_of(&s).await["sentItems"].as_str().unwrap().to_string();
+    wait_for(15, "the message in Sent Items", || {
+        let (srv, s, sent) = (&srv, s.clone(), sent.clone());
+        async move { (!find(srv, &s, &sent, "Queued across a restart").await.is_empty()).then_some(()) }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(sink.mails().len(), 1, "sent exactly once");
+    assert_eq!(srv.store.queue_length().await.unwrap(), 0);
+    srv.stop().await;
+}
+
 on_both_backends!(
+    queued_message_survives_restart,
     corpus,
     three_recipients_one_blob,
     recipients_unknown_and_quota,

@@ -104,6 +104,26 @@ impl TestServer {
                 (url, Some(name))
             }
         };
+        Some(Self::launch(dir, url, mysql_db, db, extra).await)
+    }
+
+    /// Stops this server and starts another on the same database and
+    /// directory, as a restart of okapi-server would.
+    pub async fn restart(mut self, extra: &str) -> TestServer {
+        let db = if self.mysql_db.is_some() { Db::MySql } else { Db::Sqlite };
+        let (url, mysql_db) = (self.db_url.clone(), self.mysql_db.take());
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        self.store.close().await;
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
+        Self::launch(dir, url, mysql_db, db, extra).await
+    }
+
+    async fn launch(dir: tempfile::TempDir, url: String, mysql_db: Option<String>, db: Db, extra: &str) -> TestServer {
         let socket = dir.path().join("server.sock");
         let text = format!(
             "server_listen = 127.0.0.1:0\nserver_listen_tls =\nlocal_socket = {}\nlmtp_listen = 127.0.0.1:0\n\
@@ -128,7 +148,7 @@ impl TestServer {
         let task = tokio::spawn(okapi::server::run(state.clone(), listeners, None, async {
             let _ = rx.await;
         }));
-        Some(TestServer {
+        TestServer {
             base: format!("http://{addr}"),
             socket,
             lmtp,
@@ -141,7 +161,7 @@ impl TestServer {
             task: Some(task),
             client: reqwest::Client::new(),
             mysql_db,
-        })
+        }
     }
 
     /// Creates a user directly in the store; returns the login.
