@@ -404,8 +404,12 @@ fn started_as_root_it_drops_everything() {
             .spawn()
             .unwrap(),
     );
-    wait_until("the HTTP port", Duration::from_secs(30), || {
-        std::net::TcpStream::connect(("127.0.0.1", http)).is_ok()
+    // The port opens before the drop; the server answers only after it.
+    wait_until("the server to answer", Duration::from_secs(30), || {
+        std::net::TcpStream::connect(("127.0.0.1", http)).is_ok_and(|mut c| {
+            let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+            http_get(&mut c, "/health").starts_with("HTTP/1.1 200")
+        })
     });
     let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
     let nogroup = nix::unistd::Group::from_name("nogroup").unwrap().unwrap();
