@@ -18,9 +18,11 @@
 
 mod common;
 
+use common::process::{Running, free_port};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -32,24 +34,6 @@ use serde_json::{Value, json};
 const SERVER: &str = env!("CARGO_BIN_EXE_okapi-server");
 const CLIENTS: usize = 8;
 const USERS: usize = 4;
-
-/// Kills the server when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Writes a configuration with a fresh HTTP port; returns its path and the port.
 fn write_config(dir: &Path, url: &str, db: Db) -> (PathBuf, u16) {

@@ -9,65 +9,21 @@
 
 mod common;
 
+use common::process::{Running, free_port, tool, wait_until};
+
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 const SERVER: &str = env!("CARGO_BIN_EXE_okapi-server");
-
-struct Running(Child);
-
-impl Running {
-    fn pid(&self) -> Pid {
-        Pid::from_raw(self.0.id() as i32)
-    }
-    fn signal(&self, s: Signal) {
-        kill(self.pid(), s).unwrap();
-    }
-    fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if let Some(st) = self.0.try_wait().unwrap() {
-                return Some(st);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn tool(name: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(found || std::env::var("CI").is_err(), "{name} must be installed in CI");
-    found
-}
 
 /// A directory the server may write after dropping to nobody.
 fn open_dir() -> tempfile::TempDir {
@@ -91,14 +47,6 @@ fn write_config(dir: &Path, extra: &str) -> PathBuf {
     )
     .unwrap();
     cfg
-}
-
-fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn http_get(stream: &mut impl ReadWrite, path: &str) -> String {

@@ -20,6 +20,8 @@
 
 mod common;
 
+use common::process::free_port;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::future::Future;
@@ -136,14 +138,6 @@ fn start_mariadb() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn is_root() -> bool {

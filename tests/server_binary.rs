@@ -6,28 +6,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::process::{Running, free_port, tool};
+
 const SERVER: &str = env!("CARGO_BIN_EXE_okapi-server");
-
-/// Kills the server when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn wait_for_port(port: u16) {
     let start = Instant::now();
@@ -38,19 +24,6 @@ fn wait_for_port(port: u16) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn tool_present(name: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found || std::env::var("CI").is_err(),
-        "{name} is needed for this test and must be installed in CI"
-    );
-    found
 }
 
 /// A bad key stops the start with exit 78, naming file, line, key and a suggestion.
@@ -159,7 +132,7 @@ fn dev_mode_prints_how_to_log_in() {
 /// TLS on server_listen_tls: 1.2 and 1.3 work, 1.1 is refused.
 #[test]
 fn tls_listener_serves_tls12_and_up() {
-    if !tool_present("openssl") || !tool_present("curl") {
+    if !tool("openssl") || !tool("curl") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -29,24 +29,32 @@ impl Store {
     }
 
     /// Stores bytes (if new) and takes one reference; returns the hash.
+    ///
+    /// With files, the file is written (and fsynced, on the blocking pool: an
+    /// fsync must not stall a runtime worker) before the row is touched, so the
+    /// transaction holds no lock while the disk works; a file that is already
+    /// there is kept. One upsert then takes the reference. (A first `UPDATE`
+    /// of a missing row would take a gap lock on MariaDB, and parallel
+    /// deliveries inserting new blobs would then wait on each other.)
     pub(crate) async fn blob_put(&self, tx: &mut Tx, data: &[u8]) -> Result<String> {
         let hash = hash_of(data);
-        let updated = sqlx::query("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?")
-            .bind(&hash)
-            .execute(&mut **tx)
-            .await?;
-        if updated.rows_affected() > 0 {
-            return Ok(hash);
-        }
         let inline = match self.blob_file(&hash) {
             None => Some(data.to_vec()),
             Some(path) => {
-                write_durably(&path, data)?;
+                if !path.exists() {
+                    let bytes = data.to_vec();
+                    tokio::task::spawn_blocking(move || write_durably(&path, &bytes))
+                        .await
+                        .map_err(|e| StoreError::BlobIo {
+                            path: PathBuf::new(),
+                            source: std::io::Error::other(e.to_string()),
+                        })??;
+                }
                 None
             }
         };
-        // Another transaction may insert the same bytes at the same moment:
-        // the upsert makes that a second reference instead of an error.
+        // Another transaction may insert the same bytes at the same moment,
+        // or they are there already: the upsert makes that one more reference.
         let sql = match self.backend {
             super::Backend::Sqlite => {
                 "INSERT INTO blobs (hash, size, refcount, data) VALUES (?, ?, 1, ?) \

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub mod lmtp;
+pub mod process;
 
 use okapi::config::Config;
 use okapi::ops::State;
