@@ -311,7 +311,7 @@ pub async fn run(
     }
 }
 
-/// Periodic chores: expiring idle sessions.
+/// Periodic chores: expiring idle sessions, refreshing the STATUS= line.
 async fn housekeeping(state: Arc<State>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
@@ -320,6 +320,7 @@ async fn housekeeping(state: Arc<State>, mut stop: watch::Receiver<bool>) {
         }
         let left = state.sessions.expire(state.session_timeout());
         tracing::debug!(sessions = left, "expired idle sessions");
+        crate::linux::notify::status(&crate::linux::notify::status_line(&state).await);
     }
 }
 
