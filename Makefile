@@ -1,0 +1,105 @@
+# Packages and man pages for okapi.
+#
+#   make deb   okapi-server_*.deb (cargo-deb) and okapi-webapp_*_all.deb
+#              (dpkg-deb) in target/debian/
+#   make rpm   okapi-*.rpm from rpm/okapi.spec (rpmbuild) in target/rpm/
+#   make man   regenerate man/okapi-server.cfg.5 from config/server.cfg
+#
+# cargo-deb reads [package.metadata.deb] from Cargo.toml; the block to put
+# there is debian/cargo-deb-metadata.toml.
+
+CARGO     ?= cargo
+VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+DEBREV    ?= 1
+MAINTAINER ?= okapi maintainers <maintainers@okapi.example.org>
+DEBDIR    := target/debian
+WEBSTAGE  := target/debian/okapi-webapp-root
+RPMTOP    := $(CURDIR)/target/rpm
+
+.PHONY: all man deb deb-server deb-webapp debian-scripts rpm rpm-tarball check-scripts clean-packages
+
+all: deb
+
+man: man/okapi-server.cfg.5
+
+man/okapi-server.cfg.5: config/server.cfg man/gen-server-cfg.sh
+	sh man/gen-server-cfg.sh config/server.cfg > $@.new && mv $@.new $@
+
+# debconf reads "Description", not the translatable "_Description": run the
+# templates through po2debconf (po-debconf) as dh_installdebconf does, with
+# any translations in debian/po/.
+# cargo-deb reads the scripts by their plain names from one directory and
+# only fills #DEBHELPER# when it generates systemd fragments, which okapi does
+# not use (the scripts enable and start the sockets themselves): drop the line.
+SERVER_SCRIPTS := config postinst prerm postrm
+debian-scripts: debian/cargo-deb/okapi-server/templates $(SERVER_SCRIPTS:%=debian/cargo-deb/okapi-server/%)
+
+debian/cargo-deb/okapi-server/%: debian/okapi-server.%
+	@mkdir -p $(dir $@)
+	sed '/^#DEBHELPER#$$/d' $< > $@.new
+	chmod 0755 $@.new
+	mv $@.new $@
+
+debian/cargo-deb/okapi-server/templates: debian/okapi-server.templates $(wildcard debian/po/*.po)
+	@mkdir -p $(dir $@)
+	if command -v po2debconf >/dev/null 2>&1; then \
+		po2debconf --podir=debian/po debian/okapi-server.templates > $@.new; \
+	else \
+		echo "warning: po2debconf missing (apt-get install po-debconf); templates without translations" >&2; \
+		sed 's/^_\([A-Za-z]*:\)/\1/' debian/okapi-server.templates > $@.new; \
+	fi
+	mv $@.new $@
+
+check-scripts:
+	for f in debian/okapi-server.config debian/okapi-server.postinst debian/okapi-server.prerm \
+	         debian/okapi-server.postrm debian/okapi-webapp.postinst debian/okapi-webapp.prerm \
+	         debian/okapi-webapp.postrm; do sh -n $$f || exit 1; done
+	if command -v shellcheck >/dev/null 2>&1; then shellcheck -s sh -S warning debian/okapi-server.config \
+		debian/okapi-server.postinst debian/okapi-server.prerm debian/okapi-server.postrm \
+		debian/okapi-webapp.postinst debian/okapi-webapp.prerm debian/okapi-webapp.postrm; fi
+
+deb: deb-server deb-webapp
+
+deb-server: man debian-scripts check-scripts
+	command -v cargo-deb >/dev/null 2>&1 || $(CARGO) install --locked cargo-deb
+	@grep -q '^\[package.metadata.deb\]' Cargo.toml || \
+		{ echo "Cargo.toml has no [package.metadata.deb]: merge debian/cargo-deb-metadata.toml" >&2; exit 1; }
+	$(CARGO) deb --deb-revision $(DEBREV)
+
+# okapi-webapp is architecture-independent and needs no build: staged here and
+# packed with dpkg-deb.
+deb-webapp: check-scripts
+	rm -rf $(WEBSTAGE)
+	install -d -m 0755 $(WEBSTAGE)/DEBIAN $(WEBSTAGE)/etc/apache2/conf-available \
+		$(WEBSTAGE)/usr/share/okapi/webapp $(WEBSTAGE)/usr/share/doc/okapi-webapp \
+		$(WEBSTAGE)/usr/share/lintian/overrides
+	install -m 0644 apache/okapi-webapp.conf $(WEBSTAGE)/etc/apache2/conf-available/okapi-webapp.conf
+	install -m 0644 webapp/* $(WEBSTAGE)/usr/share/okapi/webapp/
+	install -m 0644 debian/copyright $(WEBSTAGE)/usr/share/doc/okapi-webapp/copyright
+	gzip -9n < debian/changelog > $(WEBSTAGE)/usr/share/doc/okapi-webapp/changelog.Debian.gz
+	chmod 0644 $(WEBSTAGE)/usr/share/doc/okapi-webapp/changelog.Debian.gz
+	install -m 0644 debian/okapi-webapp.lintian-overrides $(WEBSTAGE)/usr/share/lintian/overrides/okapi-webapp
+	for s in postinst prerm postrm; do \
+		sed '/^#DEBHELPER#$$/d' debian/okapi-webapp.$$s > $(WEBSTAGE)/DEBIAN/$$s; \
+		chmod 0755 $(WEBSTAGE)/DEBIAN/$$s; done
+	echo /etc/apache2/conf-available/okapi-webapp.conf > $(WEBSTAGE)/DEBIAN/conffiles
+	cd $(WEBSTAGE) && find usr -type f -exec md5sum {} + | sort -k2 > DEBIAN/md5sums
+	size=$$(du -sk --exclude=DEBIAN $(WEBSTAGE) | cut -f1); \
+	sed -e 's/@VERSION@/$(VERSION)-$(DEBREV)/' -e 's/@MAINTAINER@/$(MAINTAINER)/' -e "s/@SIZE@/$$size/" \
+		debian/okapi-webapp.control.in > $(WEBSTAGE)/DEBIAN/control
+	mkdir -p $(DEBDIR)
+	dpkg-deb --root-owner-group -Zxz --build $(WEBSTAGE) $(DEBDIR)/okapi-webapp_$(VERSION)-$(DEBREV)_all.deb
+
+# rpmbuild from the source tree: a tarball of the working tree as it is
+# (uncommitted files included), unpacked by %setup.
+rpm-tarball:
+	mkdir -p $(RPMTOP)/SOURCES
+	tar -czf $(RPMTOP)/SOURCES/okapi-$(VERSION).tar.gz --exclude=./target --exclude=./.git \
+		--exclude=./okapi-dev --transform 's,^\.,okapi-$(VERSION),' .
+	cp systemd/sysusers.d/okapi.conf $(RPMTOP)/SOURCES/okapi.sysusers
+
+rpm: rpm-tarball man
+	rpmbuild --define "_topdir $(RPMTOP)" -ba rpm/okapi.spec
+
+clean-packages:
+	rm -rf $(DEBDIR) $(RPMTOP) debian/cargo-deb
