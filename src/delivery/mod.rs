@@ -105,7 +105,7 @@ async fn deliver(state: &Arc<State>, envelope: &Envelope, raw: &[u8]) -> Vec<Out
     let spam = cfg.spam_header.as_deref().is_some_and(|rule| has_header(raw, rule));
     let mut outcomes = vec![Outcome::TempFail(String::new()); envelope.recipients.len()];
     let mut targets = Vec::new();
-    let mut target_users: Vec<(UserRow, i64)> = Vec::new();
+    let mut target_users: Vec<(UserRow, crate::store::FolderRow)> = Vec::new();
     let mut seen = HashSet::new();
     let mut delivered_idx = Vec::new();
     for (i, rcpt) in envelope.recipients.iter().enumerate() {
@@ -133,7 +133,7 @@ async fn deliver(state: &Arc<State>, envelope: &Envelope, raw: &[u8]) -> Vec<Out
         match folder {
             Ok(f) => {
                 targets.push((f.id, user.id));
-                target_users.push((user, f.id));
+                target_users.push((user, f));
             }
             Err(e) => {
                 outcomes[i] = Outcome::TempFail(temp(&e));
@@ -160,9 +160,8 @@ async fn deliver(state: &Arc<State>, envelope: &Envelope, raw: &[u8]) -> Vec<Out
                 "message delivered"
             );
             for ((user, folder), id) in target_users.iter().zip(ids) {
-                if let Ok(f) = store.folder(*folder).await {
-                    publish(state, EventKind::NewMail, &f, Some(id), None).await;
-                }
+                // The row read before the delivery will do: the event needs only its id and owner.
+                publish(state, EventKind::NewMail, folder, Some(id), None).await;
                 if !spam {
                     out_of_office(state, user, envelope, raw, &data).await;
                 }

@@ -276,11 +276,20 @@ impl Store {
             None => None,
         };
         let bag_bytes = encode_bag(&bag);
+        // What refresh_size would read back (the raw bytes' size, else the
+        // property bag and the attachments), known here without the queries.
+        let raw_size = data.raw.as_ref().map_or(0, Vec::len) as i64;
+        let size = if raw_size > 0 {
+            raw_size
+        } else {
+            bag_bytes.len() as i64 + data.new_attachments.iter().map(|a| a.data.len() as i64).sum::<i64>()
+        };
+        let has_attach = i64::from(!data.new_attachments.is_empty());
         let now = now_micros();
         let res = sqlx::query(
             "INSERT INTO messages (store_id, folder_id, owner_id, message_class, subject, sender_name, sender_address, \
              received_at, sent_at, size, flags, importance, has_attach, internet_message_id, conversation_topic, \
-             raw_blob, props, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+             raw_blob, props, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(store_id)
         .bind(folder)
@@ -291,8 +300,10 @@ impl Store {
         .bind(&hot.sender_address)
         .bind(hot.received_at)
         .bind(hot.sent_at)
+        .bind(size)
         .bind(hot.flags)
         .bind(hot.importance)
+        .bind(has_attach)
         .bind(&hot.internet_message_id)
         .bind(&hot.conversation_topic)
         .bind(&raw_blob)
@@ -308,7 +319,6 @@ impl Store {
         for a in &data.new_attachments {
             self.add_attachment(tx, id, a).await?;
         }
-        let size = self.refresh_size(tx, id).await?;
         let unread = i64::from(hot.flags & i64::from(MSGFLAG_READ) == 0);
         adjust_folder(tx, folder, 1, unread).await?;
         adjust_store(tx, store_id, 1, size).await?;
