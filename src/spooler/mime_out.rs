@@ -726,7 +726,7 @@ fn status_code(reason: &str) -> String {
 }
 
 /// Normalises line ends to CRLF.
-fn crlf(data: &[u8]) -> Vec<u8> {
+pub(crate) fn crlf(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + data.len() / 32);
     let mut prev = 0u8;
     for &b in data {

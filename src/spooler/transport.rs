@@ -306,7 +306,8 @@ async fn send_smtp(host: &str, port: u16, envelope_from: &str, recipients: &[Str
         }
     }
     // lettre dot-stuffs and appends CRLF.CRLF; it expects CRLF line ends and no final CRLF of its own.
-    let mut body = crlf(raw);
+    // CRLF line ends (SMTP's), so a bare LF can never end a line or the data early.
+    let mut body = super::mime_out::crlf(raw);
     if body.ends_with(b"\r\n") {
         body.truncate(body.len() - 2);
     }
@@ -332,25 +333,6 @@ async fn send_smtp(host: &str, port: u16, envelope_from: &str, recipients: &[Str
 /// connection cannot hold the spooler here for more than a few seconds.
 async fn finish(mut conn: AsyncSmtpConnection) {
     let _ = timeout(Duration::from_secs(10), conn.abort()).await;
-}
-
-/// Normalises line ends to CRLF (SMTP's), so a bare LF can never end a line or the data early.
-fn crlf(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + data.len() / 32);
-    let mut prev = 0u8;
-    for &b in data {
-        if b == b'\n' && prev != b'\r' {
-            out.push(b'\r');
-        } else if prev == b'\r' && b != b'\n' {
-            out.push(b'\n');
-        }
-        out.push(b);
-        prev = b;
-    }
-    if prev == b'\r' {
-        out.push(b'\n');
-    }
-    out
 }
 
 /// Normalises line ends to LF, the local convention a sendmail command reads.
@@ -807,7 +789,7 @@ mod tests {
     /// Line-end conversions both ways.
     #[test]
     fn line_ends() {
-        assert_eq!(crlf(b"a\nb\r\nc"), b"a\r\nb\r\nc");
+        assert_eq!(super::super::mime_out::crlf(b"a\nb\r\nc"), b"a\r\nb\r\nc");
         assert_eq!(lf(b"a\r\nb\rc\n"), b"a\nb\nc\n");
         assert!(is_loopback("localhost") && is_loopback("127.0.0.1") && is_loopback("::1") && is_loopback("[::1]"));
         assert!(!is_loopback("mail.example.org") && !is_loopback("10.0.0.1"));
