@@ -49,6 +49,8 @@ pub struct Config {
     pub lmtp_listen: Vec<String>,
     /// Unix socket speaking LMTP, for okapi-dagent and a local MTA.
     pub lmtp_socket: PathBuf,
+    /// Directory of the web app's files, served at `/webapp/`; empty serves none.
+    pub webapp_dir: Option<PathBuf>,
     /// Database URL, `sqlite://PATH` or `mysql://...` (`mariadb://` is normalised to `mysql://`).
     pub database_url: String,
     /// File whose first line is the database password; see [`Config::database_password`].
@@ -548,6 +550,15 @@ static KEYS: &[KeyDef] = &[
         Kind::Path,
         "Unix socket speaking LMTP, used by okapi-dagent and by an MTA on the same host \
          (Postfix: mailbox_transport = lmtp:unix:/run/okapi/lmtp.sock).",
+    ),
+    key!(
+        webapp_dir,
+        LISTENERS,
+        "/usr/share/okapi/webapp",
+        Kind::OptPath,
+        "Directory of the web app's files, which okapi-server serves at /webapp/ on its HTTP \
+         listeners. Where Apache serves the web app from this directory itself (the \
+         okapi-webapp package), the server's copy is simply not used. Empty serves no web app.",
     ),
     key!(
         database_url,
@@ -1166,6 +1177,7 @@ impl Config {
             database_password_file: None,
             attachment_storage: AttachmentStorage::default(),
             attachment_path: PathBuf::new(),
+            webapp_dir: None,
             user_plugin: String::new(),
             run_as_user: String::new(),
             run_as_group: String::new(),

@@ -7,6 +7,7 @@
 //! - `POST /api/v1/<operation>`: JSON
 //! - `GET /api/v1/attachment?session=…&entryId=…&attachNum=…`: an attachment's
 //!   bytes, streamed
+//! - `/webapp/…` and `/api/web/…`: the web app and its cookie sessions (see [`crate::web`])
 //! - `GET /health`: 200 when the database answers, 503 otherwise
 
 use std::convert::Infallible;
@@ -23,6 +24,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use crate::codec::{json, soap, wsdl};
 use crate::error::{ApiError, MapiCode};
 use crate::ops::{self, Ctx, Peer, State};
+use crate::web;
 
 /// Response body: whole or streamed.
 pub enum ResponseBody {
@@ -69,7 +71,11 @@ pub struct ConnInfo {
     pub tls: bool,
 }
 
-fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<ResponseBody> {
+pub(crate) fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<ResponseBody> {
     let mut r = Response::new(ResponseBody::Full(Full::new(body.into())));
     *r.status_mut() = status;
     r.headers_mut()
@@ -128,6 +134,7 @@ pub async fn handle(
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     let method = req.method().clone();
+    let headers = req.headers().clone();
     let limit = state.config().max_request_size;
     let ctx = Ctx {
         state: state.clone(),
@@ -161,7 +168,24 @@ pub async fn handle(
                 },
             },
         },
-        (&Method::GET, "/api/v1/attachment") => download(&ctx, &query).await.unwrap_or_else(|e| json_error(&e)),
+        (&Method::GET, "/api/v1/attachment") => download(&ctx, &headers, &query)
+            .await
+            .unwrap_or_else(|e| json_error(&e)),
+        (&Method::GET | &Method::HEAD, p) if p == "/webapp" || p.starts_with("/webapp/") => {
+            web::assets::serve(state.config().webapp_dir.as_deref(), p).await
+        }
+        (&Method::POST, "/api/web/login") => match read_body(req, limit).await {
+            Ok(body) => web::login(&ctx, &conn, &headers, &body).await,
+            Err(e) => Err(e),
+        }
+        .unwrap_or_else(|e| json_error(&e)),
+        (&Method::GET, "/api/web/session") => web::current(&ctx, &headers).await.unwrap_or_else(|e| json_error(&e)),
+        (&Method::POST, "/api/web/logout") => web::logout(&ctx, &conn, &headers)
+            .await
+            .unwrap_or_else(|e| json_error(&e)),
+        (&Method::GET, "/api/web/body") => web::body(&ctx, &headers, &query)
+            .await
+            .unwrap_or_else(|e| json_error(&e)),
         (&Method::POST, p) if p.starts_with("/api/v1/") => {
             let name = &p["/api/v1/".len()..];
             match ops::find(name) {
@@ -169,7 +193,11 @@ pub async fn handle(
                     MapiCode::UnknownOperation,
                     format!("there is no operation {name:?}; the WSDL at /okapi?wsdl lists them all"),
                 )),
-                Some(op) => match read_body(req, limit).await.and_then(|b| json::decode_request(&b)) {
+                Some(op) => match read_body(req, limit)
+                    .await
+                    .and_then(|b| json::decode_request(&b))
+                    .and_then(|mut r| web::attach_cookie_session(&ctx, &headers, &mut r).map(|()| r))
+                {
                     Err(e) => json_error(&e),
                     Ok(request) => match ops::dispatch(&ctx, op, request).await {
                         Ok(v) => respond(StatusCode::OK, "application/json", v.to_string()),
@@ -214,7 +242,7 @@ fn log_failure(op: &str, peer: &Peer, e: &ApiError) {
     }
 }
 
-fn query_param(query: &str, key: &str) -> Option<String> {
+pub(crate) fn query_param(query: &str, key: &str) -> Option<String> {
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
         (k == key).then(|| percent_decode(v))
@@ -247,9 +275,11 @@ fn percent_decode(s: &str) -> String {
 
 /// Streams an attachment's bytes in chunks, so a large one never sits in a
 /// response buffer twice.
-async fn download(ctx: &Ctx, query: &str) -> Result<Response<ResponseBody>, ApiError> {
+async fn download(ctx: &Ctx, headers: &hyper::HeaderMap, query: &str) -> Result<Response<ResponseBody>, ApiError> {
     let need = |k: &str| query_param(query, k).ok_or_else(|| ApiError::invalid(format!("the query needs {k}=")));
-    let session = need("session")?;
+    // Reading needs no CSRF token: SameSite=Strict keeps the cookie off other sites' requests.
+    let session = need("session").or_else(|e| web::cookie_session(headers).ok_or(e))?;
+    let inline = query_param(query, "inline").as_deref() == Some("1");
     let entry_id = need("entryId")?;
     let num: i32 = need("attachNum")?
         .parse()
@@ -279,9 +309,20 @@ async fn download(ctx: &Ctx, query: &str) -> Result<Response<ResponseBody>, ApiE
         .chars()
         .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
         .collect();
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe_name}\"")) {
+    // Only image types that cannot carry script are ever shown in place;
+    // anything else is a download, and runs nothing even if opened directly.
+    let disposition = if inline && web::sanitize::is_safe_image_type(&att.mime_type) {
+        "inline"
+    } else {
+        "attachment"
+    };
+    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{safe_name}\"")) {
         r.headers_mut().insert("content-disposition", v);
     }
+    r.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
     Ok(r)
 }
 

@@ -11,6 +11,7 @@
 //! - [`codec`]: SOAP (with the WSDL) and JSON around the operation table.
 //! - [`delivery`]: LMTP and the pipe MDA: mail from the MTA into mailboxes.
 //! - [`http`]: the HTTP front: routing, limits, the local-socket trust.
+//! - [`web`]: the browser's side: cookie sessions with CSRF tokens, safe mail bodies, the web app's files.
 //! - [`reload`]: re-reading the configuration at SIGHUP.
 //! - [`server`]: listeners and the accept loop, started and drained by `run`.
 //! - [`spooler`]: sends submitted mail through the local MTA.
@@ -34,3 +35,4 @@ pub mod server;
 pub mod spooler;
 pub mod startup;
 pub mod store;
+pub mod web;

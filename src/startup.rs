@@ -102,6 +102,12 @@ pub fn apply_dev(cfg: &mut Config, dir: &Path) -> Result<(), String> {
     ] {
         cfg.apply(k, &v)?;
     }
+    // From a checkout the web app is served from the source tree, so an edit
+    // shows on the next reload without installing anything.
+    let checkout_webapp = Path::new(env!("CARGO_MANIFEST_DIR")).join("webapp");
+    if checkout_webapp.join("index.html").is_file() {
+        cfg.apply("webapp_dir", &checkout_webapp.display().to_string())?;
+    }
     Ok(())
 }
 

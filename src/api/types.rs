@@ -800,3 +800,43 @@ api_struct! {
         pub data: Bytes,
     }
 }
+api_struct! {
+    /// Request of `changePassword`.
+    pub struct ChangePasswordRequest {
+        /// Session id.
+        pub session: String,
+        /// The current password, to prove it is the user at the keyboard.
+        pub old_password: String,
+        /// The new password.
+        pub new_password: String,
+    }
+}
+api_struct! {
+    /// A MAPI named property: a property set GUID and a numeric id or a string name.
+    pub struct PropertyName {
+        /// Property set GUID, e.g. `00062002-0000-0000-C000-000000000046` (PSETID_Appointment).
+        pub guid: String,
+        /// Numeric id (MNID_ID), e.g. 33293 (0x820D).
+        pub id: Option<i64>,
+        /// String name (MNID_STRING), when there is no numeric id.
+        pub name: Option<String>,
+        /// Property type for the tag, e.g. 64 (PT_SYSTIME) or 31 (PT_UNICODE).
+        pub prop_type: i32,
+    }
+}
+api_struct! {
+    /// Request of `getIdsFromNames`.
+    pub struct GetIdsFromNamesRequest {
+        /// Session id.
+        pub session: String,
+        /// The names to map.
+        pub names: Vec<PropertyName>,
+    }
+}
+api_struct! {
+    /// Response of `getIdsFromNames`: one tag per name, in request order.
+    pub struct TagsResponse {
+        /// Tags as `0x8001001F`.
+        pub tags: Vec<String>,
+    }
+}

@@ -19,7 +19,7 @@ async fn user(ctx: &Ctx, login: &str) -> Result<UserRow, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("there is no user {login:?}")))
 }
 
-async fn hash(password: &str) -> Result<String, ApiError> {
+pub(super) async fn hash(password: &str) -> Result<String, ApiError> {
     if password.is_empty() {
         return Err(ApiError::invalid("the password must not be empty"));
     }

@@ -181,6 +181,23 @@ pub(crate) async fn attachment_for_download(
         .ok_or_else(|| ApiError::not_found(format!("the message has no attachment {num}")))
 }
 
+/// A whole message for the web app's body view, after the same read check
+/// `loadObject` makes.
+pub(crate) async fn message_for_display(
+    ctx: &Ctx,
+    session: &str,
+    entry_id: &str,
+) -> Result<crate::store::StoredMessage, ApiError> {
+    let s = ctx.session(session)?;
+    let id = EntryId::message(entry_id)?;
+    let store = ctx.store();
+    let (f, r, _) = locate(store, &s, id).await?;
+    if r & rights::READ_ANY == 0 {
+        return Err(denied(&f, "read items"));
+    }
+    Ok(store.load_message(id).await?)
+}
+
 fn parse_ids(ids: &[String]) -> Result<Vec<i64>, ApiError> {
     if ids.is_empty() {
         return Err(ApiError::invalid("entryIds is empty"));

@@ -6,13 +6,15 @@
 //! events; they never see XML or HTTP.
 
 pub mod access;
+mod account;
 pub(crate) mod admin;
 mod directory;
 mod folders;
 mod logon;
 mod mailflow;
 mod messages;
-pub(crate) use messages::attachment_for_download;
+mod names;
+pub(crate) use messages::{attachment_for_download, message_for_display};
 pub mod notify;
 pub mod session;
 mod sync;
@@ -210,6 +212,7 @@ pub static OPERATIONS: &[Operation] = &[
     op!("moveFolder", "Moves a folder under another parent.", MoveFolderRequest => Empty, folders::move_folder),
     op!("deleteFolder", "Deletes a folder: into Deleted Items, or for good with hard.", FolderDeleteRequest => Empty, folders::delete_folder),
     op!("emptyFolder", "Deletes every message and subfolder of a folder.", FolderDeleteRequest => Empty, folders::empty_folder),
+    op!("getIdsFromNames", "Maps named properties (property set GUID with an id or a name) to property tags.", GetIdsFromNamesRequest => TagsResponse, names::get_ids_from_names),
     op!("getPermissions", "Lists a folder's permission entries.", GetPermissionsRequest => GetPermissionsResponse, folders::get_permissions),
     op!("setPermissions", "Sets permission entries on a folder (rights 0 removes one).", SetPermissionsRequest => Empty, folders::set_permissions),
     op!("queryRows", "Lists a folder's messages: columns, sort, restriction, paging.", QueryRowsRequest => QueryRowsResponse, table::query_rows),
@@ -224,6 +227,7 @@ pub static OPERATIONS: &[Operation] = &[
     op!("getChanges", "Returns what was created, changed and deleted in a folder since a sync state.", GetChangesRequest => GetChangesResponse, sync::get_changes),
     op!("notify", "Returns the session's events, waiting up to timeoutSeconds for one.", NotifyRequest => NotifyResponse, sync::notify),
     op!("resolveNames", "Looks names up in the global address list.", ResolveNamesRequest => ResolveNamesResponse, directory::resolve_names),
+    op!("changePassword", "Changes the caller's own password; other sessions of the user end.", ChangePasswordRequest => Empty, account::change_password),
     op!("userAdd", "Administration: creates a user with a private store.", UserAddRequest => Empty, admin::user_add),
     op!("userDel", "Administration: deletes a user and their store.", NameRequest => Empty, admin::user_del),
     op!("userList", "Administration: lists users.", AdminRequest => UserListResponse, admin::user_list),

@@ -31,6 +31,9 @@ pub struct Session {
     pub is_admin: bool,
     /// Group ids at logon.
     pub groups: Vec<i64>,
+    /// Token a browser must echo in a header when the session id comes from
+    /// a cookie, so that another site cannot make requests in its name.
+    pub csrf_token: String,
     last_used: Mutex<Instant>,
     pending: Mutex<VecDeque<Event>>,
     /// Wakes a waiting `notify` call.
@@ -74,6 +77,7 @@ impl Sessions {
             login: login.to_string(),
             is_admin,
             groups,
+            csrf_token: hex::encode(rand::random::<[u8; 16]>()),
             last_used: Mutex::new(Instant::now()),
             pending: Mutex::new(VecDeque::new()),
             wake: Notify::new(),
@@ -122,6 +126,13 @@ impl Sessions {
     pub fn close_user(&self, user_id: i64) {
         if let Ok(mut m) = self.map.lock() {
             m.retain(|_, s| s.user_id != user_id);
+        }
+    }
+
+    /// Closes every session of a user but one (the caller changed the password).
+    pub fn close_user_except(&self, user_id: i64, keep: &str) {
+        if let Ok(mut m) = self.map.lock() {
+            m.retain(|id, s| s.user_id != user_id || id == keep);
         }
     }
 

@@ -42,6 +42,7 @@ pub use folders::{FolderRow, Role, StoreRow};
 pub use journal::Changes;
 pub use mailflow::{OofSettings, QueuedMessage};
 pub use messages::{AttachmentRow, MessageData, NewAttachmentData, RecipientRow, StoredMessage};
+pub use named::PropName;
 pub use query::{CmpOp, Restr, SortSpec, TableQuery, TableRow};
 
 use crate::error::StoreError;
