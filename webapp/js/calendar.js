@@ -704,12 +704,20 @@ export async function mount(container, ctx) {
   setHash(`#/calendar/${state.view}/${ymd(state.date)}`);
   await load();
 
-  return () => {
+  const unmount = () => {
     state.loadSeq++;
     clearInterval(clock);
     narrow.removeEventListener("change", onResize);
     if (state.dialog) state.dialog.close();
   };
+  /** The shell's hook for a new hash within this view (back/forward): answer true to stay mounted. */
+  unmount.routeChanged = (parts) => {
+    const view = VIEWS.includes(parts[0]) ? parts[0] : "week";
+    const date = parseYmd(parts[1]) || startOfDay(new Date());
+    if (view !== state.view || !sameDay(date, state.date)) go(date, view);
+    return true;
+  };
+  return unmount;
 }
 
 /** An appointment from loadObject/queryRows properties. */

@@ -103,11 +103,11 @@ export async function confirmed(ctx, message) {
 export function openDialog(opts) {
   const titleId = uid("dlg-title");
   const error = h("p", { class: "pim-form-error", role: "alert", hidden: true });
-  const form = h("form", { class: "form pim-form", method: "dialog", novalidate: true },
-    h("h2", { class: "pim-dialog-title", id: titleId, text: opts.title }),
-    h("div", { class: "pim-dialog-body" }, opts.body),
-    error,
-    h("div", { class: "pim-dialog-actions" }, opts.actions));
+  // The shell's dialog anatomy (.dialog-header, .dialog-body, .dialog-actions), one form around it.
+  const form = h("form", { class: "pim-dialog-form", method: "dialog", novalidate: true },
+    h("div", { class: "dialog-header" }, h("h2", { class: "dialog-title", id: titleId, text: opts.title })),
+    h("div", { class: "dialog-body form pim-form" }, opts.body, error),
+    h("div", { class: "dialog-actions" }, opts.actions));
   const dialog = h("dialog", { class: "dialog pim-dialog" + (opts.className ? " " + opts.className : ""), "aria-labelledby": titleId }, form);
   let closed = false;
   const close = () => {
