@@ -4,7 +4,8 @@
 // with unique names, checks them on screen and through a fresh page load
 // (so what was saved is what the server keeps), and deletes them again.
 //
-// Run: OKAPI_URL=http://127.0.0.1:8302 OKAPI_USER=demo OKAPI_PASSWORD=... node --test pim.test.mjs
+// Run: OKAPI_URL=http://127.0.0.1:8302 OKAPI_USER1=demo OKAPI_PASS1=... node --test pim.test.mjs
+// (the variables tests/webapp_browser.rs sets; OKAPI_USER/OKAPI_PASSWORD work too).
 // Without OKAPI_URL the tests are skipped. OKAPI_WEBAPP_PAGE overrides the
 // page (default $OKAPI_URL/webapp/); OKAPI_SKIP_LOGIN=1 for a page that is
 // already signed in. CHROMIUM overrides /usr/bin/chromium.
@@ -47,8 +48,8 @@ async function open(hash, viewport = { width: 1280, height: 860 }) {
   page.on("dialog", (d) => d.accept()); // a stand-in page may use window.confirm
   await page.goto(PAGE + hash);
   if (!process.env.OKAPI_SKIP_LOGIN) {
-    await page.getByLabel("Username").fill(process.env.OKAPI_USER || "demo");
-    await page.getByLabel("Password").fill(process.env.OKAPI_PASSWORD || "");
+    await page.getByLabel("Username").fill(process.env.OKAPI_USER1 || process.env.OKAPI_USER || "demo");
+    await page.getByLabel("Password").fill(process.env.OKAPI_PASS1 || process.env.OKAPI_PASSWORD || "");
     await page.getByLabel("Password").press("Enter");
   }
   return page;
