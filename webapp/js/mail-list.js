@@ -115,6 +115,7 @@ export function createMessageList(o) {
   }
 
   function wantPages() {
+    if (!query) return;
     const [first, last] = visibleRange();
     if (last < first) return;
     for (let n = Math.floor(first / PAGE); n <= Math.floor(last / PAGE); n++) {

@@ -75,13 +75,13 @@ export function createReader(o) {
         h("div", { class: "reader-sender" }, h("div", { class: "reader-sender-name" }, name), addr && addr !== name && h("div", { class: "reader-sender-addr" }, addr)),
         h("time", { class: "reader-date", datetime: when || "" }, fullDate(when)),
       ),
-      (to.length || cc.length || bcc.length) &&
+      to.length + cc.length + bcc.length > 0 &&
         h(
           "dl",
           { class: "reader-recips" },
-          to.length && [h("dt", null, "To"), h("dd", null, to.join(", "))],
-          cc.length && [h("dt", null, "Cc"), h("dd", null, cc.join(", "))],
-          bcc.length && [h("dt", null, "Bcc"), h("dd", null, bcc.join(", "))],
+          to.length > 0 && [h("dt", null, "To"), h("dd", null, to.join(", "))],
+          cc.length > 0 && [h("dt", null, "Cc"), h("dd", null, cc.join(", "))],
+          bcc.length > 0 && [h("dt", null, "Bcc"), h("dd", null, bcc.join(", "))],
         ),
     );
 
