@@ -113,6 +113,18 @@ export async function mount(container, ctx) {
   }
 
   // ---- data ----------------------------------------------------------------
+  let tagsPromise = null;
+  /** The appointment tags, resolved once; a failure is retried on the next call. */
+  function ensureTags() {
+    if (!tagsPromise) {
+      tagsPromise = resolveNamed(ctx, APPOINTMENT).then((t) => (state.tags = t), (e) => {
+        tagsPromise = null;
+        throw e;
+      });
+    }
+    return tagsPromise;
+  }
+
   async function load() {
     renderHeader();
     const seq = ++state.loadSeq;
@@ -120,8 +132,7 @@ export async function mount(container, ctx) {
     if (!state.occurrences.length) replace(body, loading("Loading calendar…"));
     else body.setAttribute("aria-busy", "true");
     try {
-      if (!state.tags) state.tags = await resolveNamed(ctx, APPOINTMENT);
-      const T = state.tags;
+      const T = await ensureTags();
       const r = await ctx.api.call("queryRows", {
         folder: ctx.store.calendar,
         columns: ["PR_SUBJECT", "PR_MESSAGE_CLASS", "PR_START_DATE", "PR_END_DATE", T.start, T.end, T.location, T.allDay, T.recurring, T.rrule, T.busyStatus],
@@ -430,7 +441,12 @@ export async function mount(container, ctx) {
     }
   }
 
-  function newAppointment(defaults = {}) {
+  async function newAppointment(defaults = {}) {
+    try {
+      await ensureTags();
+    } catch (e) {
+      return reportError(ctx, "The calendar is not available", e);
+    }
     let start = defaults.start;
     if (!start) {
       // The next half hour on the day shown (today if it is on the page).
@@ -456,7 +472,6 @@ export async function mount(container, ctx) {
 
   /** The appointment dialog; `full` is loadObject's answer or null for a new one. */
   function openEditor(full, a) {
-    if (!state.tags) return ctx.toast("The calendar is still loading.", "info");
     const T = state.tags;
     const isNew = !full;
     const rule = a.rrule ? parseRRule(a.rrule) : null;

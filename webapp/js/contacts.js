@@ -69,12 +69,23 @@ export async function mount(container, ctx) {
     }
   });
 
+  let tagsPromise = null;
+  /** The contact tags, resolved once; a failure is retried on the next call. */
+  function ensureTags() {
+    if (!tagsPromise) {
+      tagsPromise = resolveNamed(ctx, CONTACT).then((t) => (state.tags = t), (e) => {
+        tagsPromise = null;
+        throw e;
+      });
+    }
+    return tagsPromise;
+  }
+
   async function load() {
     const seq = ++state.seq;
     if (!state.rows.length) replace(list, loading("Loading contacts…"));
     try {
-      if (!state.tags) state.tags = await resolveNamed(ctx, CONTACT);
-      const T = state.tags;
+      const T = await ensureTags();
       const req = {
         folder: ctx.store.contacts,
         columns: ["PR_DISPLAY_NAME", "PR_SUBJECT", "PR_COMPANY_NAME", "PR_MESSAGE_CLASS", T.email, T.fileUnder],
@@ -149,10 +160,17 @@ export async function mount(container, ctx) {
       replace(detail, emptyState("No contact selected", "Pick someone from the list, or add a new contact."));
       return;
     }
-    if (isNew) return showForm(null);
+    if (isNew) {
+      try {
+        await ensureTags();
+      } catch (e) {
+        return reportError(ctx, "Contacts are not available", e);
+      }
+      return showForm(null);
+    }
     replace(detail, loading("Opening contact…"));
     try {
-      if (!state.tags) state.tags = await resolveNamed(ctx, CONTACT);
+      await ensureTags();
       const full = await ctx.api.call("loadObject", { entryId });
       if (state.selected !== entryId || !state.alive) return;
       showForm(full);
@@ -267,8 +285,13 @@ export async function mount(container, ctx) {
     }
   }
 
+  // Show the empty pane at once; a click on "New contact" during the first
+  // load must not be undone when the load finishes.
+  const wanted = state.selected;
+  state.selected = null;
+  replace(detail, emptyState("No contact selected", "Pick someone from the list, or add a new contact."));
   await load();
-  await select(state.selected);
+  if (wanted && state.selected === null && !split.classList.contains("pim-show-detail")) await select(wanted);
 
   const unmount = () => {
     state.alive = false;

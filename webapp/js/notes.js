@@ -37,12 +37,23 @@ export async function mount(container, ctx) {
   replace(container, root);
   grid.addEventListener("keydown", gridKeys);
 
+  let tagsPromise = null;
+  /** The note tags, resolved once; a failure is retried on the next call. */
+  function ensureTags() {
+    if (!tagsPromise) {
+      tagsPromise = resolveNamed(ctx, NOTE).then((t) => (state.tags = t), (e) => {
+        tagsPromise = null;
+        throw e;
+      });
+    }
+    return tagsPromise;
+  }
+
   async function load() {
     const seq = ++state.seq;
     if (!state.loaded) replace(grid, h("li", null, loading("Loading notes…")));
     try {
-      if (!state.tags) state.tags = await resolveNamed(ctx, NOTE);
-      const T = state.tags;
+      const T = await ensureTags();
       const r = await ctx.api.call("queryRows", {
         folder: ctx.store.notes,
         columns: ["PR_SUBJECT", "PR_BODY", "PR_LAST_MODIFICATION_TIME", "PR_CREATION_TIME", T.color],
@@ -97,9 +108,13 @@ export async function mount(container, ctx) {
     }
   }
 
-  function openEditor(note) {
-    if (!state.tags) return;
-    const T = state.tags;
+  async function openEditor(note) {
+    let T;
+    try {
+      T = await ensureTags();
+    } catch (e) {
+      return reportError(ctx, "Notes are not available", e);
+    }
     let entryId = note ? note.entryId : null;
     let color = note ? note.color : DEFAULT_COLOR;
     let savedText = note ? note.body : "";

@@ -51,12 +51,23 @@ export async function mount(container, ctx) {
   replace(container, root);
   arrowKeys(list, ".pim-task-open");
 
+  let tagsPromise = null;
+  /** The task tags, resolved once; a failure is retried on the next call. */
+  function ensureTags() {
+    if (!tagsPromise) {
+      tagsPromise = resolveNamed(ctx, TASK).then((t) => (state.tags = t), (e) => {
+        tagsPromise = null;
+        throw e;
+      });
+    }
+    return tagsPromise;
+  }
+
   async function load() {
     const seq = ++state.seq;
     if (!state.loaded) replace(list, loading("Loading tasks…"));
     try {
-      if (!state.tags) state.tags = await resolveNamed(ctx, TASK);
-      const T = state.tags;
+      const T = await ensureTags();
       const r = await ctx.api.call("queryRows", {
         folder: ctx.store.tasks,
         columns: ["PR_SUBJECT", "PR_MESSAGE_CLASS", T.status, T.percent, T.start, T.due, T.complete, T.dateCompleted],
@@ -156,7 +167,7 @@ export async function mount(container, ctx) {
     if (!subject) return;
     quick.disabled = true;
     try {
-      const T = state.tags || (state.tags = await resolveNamed(ctx, TASK));
+      const T = await ensureTags();
       await ctx.api.call("saveObject", {
         folder: ctx.store.tasks,
         props: { PR_MESSAGE_CLASS: "IPM.Task", PR_SUBJECT: subject, [T.status]: TASK_STATUS.NOT_STARTED, [T.percent]: 0, [T.complete]: false },
@@ -186,8 +197,12 @@ export async function mount(container, ctx) {
   }
 
   async function openEditor(t) {
-    if (!state.tags) return;
-    const T = state.tags;
+    let T;
+    try {
+      T = await ensureTags();
+    } catch (e) {
+      return reportError(ctx, "Tasks are not available", e);
+    }
     let full = null;
     if (t) {
       try {
