@@ -69,7 +69,7 @@ function noProblems() {
   assert.deepEqual(problems, [], "no CSP violations or page errors");
 }
 
-test("calendar: create an appointment in the week view, reopen it, drag it an hour later, delete it", { skip }, async () => {
+test("calendar: create an appointment in the week view, reopen it, drag it an hour later, stretch it, delete it", { skip }, async () => {
   const subject = `Design review ${RUN}`;
   const page = await open("#/calendar/week/2027-03-10");
   await page.getByRole("button", { name: "New appointment" }).click();
@@ -104,6 +104,18 @@ test("calendar: create an appointment in the week view, reopen it, drag it an ho
   await page.getByText(/Moved “Design review/).first().waitFor();
   await page.locator(".pim-ev", { hasText: subject }).click();
   assert.equal(await page.getByRole("dialog", { name: "Edit appointment" }).getByLabel("Start", { exact: true }).inputValue(), "2027-03-10T11:00");
+  await page.getByRole("dialog", { name: "Edit appointment" }).getByRole("button", { name: "Cancel" }).click();
+
+  // Drag the bottom edge one hour down: it now ends at 13:00.
+  const b2 = await page.locator(".pim-ev", { hasText: subject }).boundingBox();
+  await page.mouse.move(b2.x + b2.width / 2, b2.y + b2.height - 2);
+  await page.mouse.down();
+  await page.mouse.move(b2.x + b2.width / 2, b2.y + b2.height + 22, { steps: 4 });
+  await page.mouse.move(b2.x + b2.width / 2, b2.y + b2.height + 46, { steps: 4 });
+  await page.mouse.up();
+  await page.getByText(/now ends at/).first().waitFor();
+  await page.locator(".pim-ev", { hasText: subject }).click();
+  assert.equal(await page.getByRole("dialog", { name: "Edit appointment" }).getByLabel("End", { exact: true }).inputValue(), "2027-03-10T13:00");
 
   await page.getByRole("dialog", { name: "Edit appointment" }).getByRole("button", { name: "Delete" }).click();
   await confirm(page);

@@ -316,6 +316,41 @@ export async function mount(container, ctx) {
       const days = { ArrowLeft: -1, ArrowRight: 1 }[e.key] || 0;
       moveTo(a, new Date(addDays(a.start, days).getTime() + delta), true);
     });
+    // Drag the bottom edge to change the end (single appointments ending on this day).
+    if (!a.recurring && seg.e === o.end.getTime()) {
+      const grip = h("span", { class: "pim-ev-resize", "aria-hidden": "true" });
+      el.append(grip);
+      grip.addEventListener("pointerdown", (e) => {
+        if (e.button !== 0) return;
+        e.stopPropagation();
+        const startY = e.clientY;
+        const baseH = el.offsetHeight;
+        let newEnd = o.end;
+        grip.setPointerCapture(e.pointerId);
+        el.classList.add("pim-dragging");
+        const move = (ev) => {
+          const dMin = Math.round((ev.clientY - startY) / (HOUR_PX / 60) / SNAP_MIN) * SNAP_MIN;
+          newEnd = new Date(Math.max(o.start.getTime() + SNAP_MIN * MS_MIN, o.end.getTime() + dMin * MS_MIN));
+          const dayEnd = addDays(day, 1);
+          if (newEnd > dayEnd) newEnd = dayEnd;
+          el.style.height = `${Math.max(18, baseH + ((newEnd - o.end) / MS_MIN) * HOUR_PX / 60)}px`;
+          timeText.textContent = `${formatTime(o.start)} – ${formatTime(newEnd)}`;
+        };
+        const up = () => {
+          grip.removeEventListener("pointermove", move);
+          grip.removeEventListener("pointerup", up);
+          grip.removeEventListener("pointercancel", up);
+          el.classList.remove("pim-dragging");
+          suppressClick = true;
+          setTimeout(() => { suppressClick = false; }, 0);
+          if (newEnd.getTime() === o.end.getTime()) render();
+          else moveTo(a, a.start, false, newEnd);
+        };
+        grip.addEventListener("pointermove", move);
+        grip.addEventListener("pointerup", up);
+        grip.addEventListener("pointercancel", up);
+      });
+    }
     el.addEventListener("pointerdown", (e) => {
       if (e.button !== 0 || a.recurring) return;
       const startX = e.clientX;
@@ -419,9 +454,10 @@ export async function mount(container, ctx) {
   }
 
   // ---- changes -----------------------------------------------------------------
-  async function moveTo(a, newStart, keepFocus) {
+  /** Saves new times: `newStart` keeps the length unless `endAt` gives a new end. */
+  async function moveTo(a, newStart, keepFocus, endAt = null) {
     const T = state.tags;
-    const newEnd = new Date(newStart.getTime() + (a.end - a.start));
+    const newEnd = endAt || new Date(newStart.getTime() + (a.end - a.start));
     try {
       await ctx.api.call("saveObject", {
         entryId: a.entryId,
@@ -430,7 +466,9 @@ export async function mount(container, ctx) {
           PR_START_DATE: toIso(newStart), PR_END_DATE: toIso(newEnd),
         },
       });
-      ctx.toast(`Moved “${a.subject || "(no subject)"}” to ${formatDateTime(newStart)}`, "success");
+      ctx.toast(endAt
+        ? `“${a.subject || "(no subject)"}” now ends at ${formatTime(newEnd)}`
+        : `Moved “${a.subject || "(no subject)"}” to ${formatDateTime(newStart)}`, "success");
     } catch (e) {
       reportError(ctx, "Could not move the appointment", e);
     }
