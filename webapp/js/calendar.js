@@ -566,6 +566,8 @@ export async function mount(container, ctx) {
     const required = h("input", { type: "text", name: "attendees", value: recips.filter((r) => r.recipientType !== 2).map(fmtRecip).join(", "), placeholder: "name@example.org, …", autocomplete: "off" });
     const optional = h("input", { type: "text", name: "optional", value: recips.filter((r) => r.recipientType === 2).map(fmtRecip).join(", "), placeholder: "name@example.org, …", autocomplete: "off" });
 
+    const galLists = [required, optional].map((input) => suggestAddresses(ctx, input));
+
     const currentReminder = isNew ? "15" : prop(props, T.reminderSet) ? String(prop(props, T.reminderDelta) ?? 15) : "";
     const reminderOpts = REMINDERS.some(([v]) => v === currentReminder) ? REMINDERS : [...REMINDERS, [currentReminder, `${currentReminder} minutes before`]];
     const reminder = h("select", { name: "reminder" }, reminderOpts.map(([v, t]) => h("option", { value: v, text: t })));
@@ -654,6 +656,7 @@ export async function mount(container, ctx) {
         a.recurring && !isNew ? h("p", { class: "pim-hint", text: "Changes apply to every occurrence of the series." }) : null,
         field("Attendees", required),
         field("Optional", optional),
+        galLists,
         field("Notes", notes),
       ],
       actions,
@@ -815,6 +818,41 @@ function label(o) {
   const a = o.appt;
   const when = a.allDay ? "all day" : `${formatDateTime(o.start)} to ${sameDay(o.start, o.end) ? formatTime(o.end) : formatDateTime(o.end)}`;
   return `${a.subject || "(no subject)"}, ${when}${a.location ? ", " + a.location : ""}${a.recurring ? ", repeats" : ""}`;
+}
+
+/**
+ * Offers people from the global address list (resolveNames) for the name
+ * being typed after the last comma of an attendee field, through a <datalist>
+ * whose options carry the whole new field value.
+ * @param {{api: any}} ctx
+ * @param {HTMLInputElement} input
+ * @returns {HTMLDataListElement} to be placed in the document
+ */
+function suggestAddresses(ctx, input) {
+  const list = h("datalist", { id: uid("gal") });
+  input.setAttribute("list", list.id);
+  let seq = 0;
+  let timer = null;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const value = input.value;
+      const cut = Math.max(value.lastIndexOf(","), value.lastIndexOf(";"));
+      const head = cut >= 0 ? value.slice(0, cut + 1) + " " : "";
+      const frag = value.slice(cut + 1).trim();
+      if (frag.length < 2 || frag.includes("<")) return list.replaceChildren();
+      const mine = ++seq;
+      try {
+        const r = await ctx.api.call("resolveNames", { names: [frag] });
+        if (mine !== seq) return;
+        list.replaceChildren(...(r.entries || []).filter((e) => e.address).slice(0, 8).map((e) =>
+          h("option", { value: `${head}${e.displayName || e.address} <${e.address}>, ` })));
+      } catch {
+        list.replaceChildren(); // suggestions are a convenience; typing an address still works
+      }
+    }, 200);
+  });
+  return list;
 }
 
 /**
