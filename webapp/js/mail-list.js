@@ -38,8 +38,9 @@ export const isFlagged = (row) => row.props.PR_FLAG_STATUS === FLAGGED;
 /**
  * Creates the list. Callbacks: onOpen(row) when one message becomes the one shown,
  * onSelection({count, all}) when the selection changes, onContextMenu(event, row),
- * onError(error), onLoaded({total, ms}) after the first page of a query arrives.
- * @param {{api: object, onOpen: Function, onSelection: Function, onContextMenu?: Function, onError: Function, onLoaded?: Function, onActivate?: Function}} o
+ * onError(error), onLoaded({total, ms}) after the first page of a query arrives,
+ * onTotal(total) whenever the number of rows changes.
+ * @param {{api: object, onOpen: Function, onSelection: Function, onContextMenu?: Function, onError: Function, onLoaded?: Function, onTotal?: Function, onActivate?: Function}} o
  */
 export function createMessageList(o) {
   const root = h("div", {
@@ -91,7 +92,9 @@ export function createMessageList(o) {
       });
       if (g !== gen) return;
       const first = total < 0;
+      const changedTotal = total !== r.total;
       total = r.total;
+      if (changedTotal && o.onTotal) o.onTotal(total);
       pages.set(n, { rows: r.rows, gen: g, stale: false, used: performance.now() });
       evict();
       layout();
@@ -116,8 +119,9 @@ export function createMessageList(o) {
 
   function wantPages() {
     if (!query) return;
-    const [first, last] = visibleRange();
-    if (last < first) return;
+    const [first, lastRow] = visibleRange();
+    // An empty folder still asks for its first page, to learn when it fills.
+    const last = Math.max(first, lastRow);
     for (let n = Math.floor(first / PAGE); n <= Math.floor(last / PAGE); n++) {
       const p = pages.get(n);
       if (p) p.used = performance.now();

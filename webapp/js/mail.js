@@ -63,9 +63,11 @@ export async function mount(container, ctx) {
     onContextMenu: (e) => rowMenu(e.clientX, e.clientY),
     onActivate: (row) => activate(row),
     onError: (e) => toast(errorText(e), "error"),
-    onLoaded: ({ total, ms }) => {
-      listCount.textContent = total === 1 ? "1 message" : `${formatCount(total)} messages`;
+    onLoaded: ({ ms }) => {
       container.dataset.firstRowsMs = String(ms);
+    },
+    onTotal: (total) => {
+      listCount.textContent = total === 1 ? "1 message" : `${formatCount(total)} messages`;
     },
   });
 
@@ -104,6 +106,7 @@ export async function mount(container, ctx) {
     tb.read,
     tb.flag,
     h("span", { class: "toolbar-spacer" }),
+    button({ icon: "compose", label: "New message", iconOnly: true, cls: "btn-primary mail-compose-phone", onClick: () => compose("new") }),
   );
 
   const listTitle = h("h2", { class: "pane-title", id: "mail-list-title" }, "");
