@@ -75,6 +75,8 @@ export async function mount(container, ctx) {
   const pwForm = h(
     "form",
     { class: "form", "aria-labelledby": "pw-title" },
+    // For password managers: which account this password belongs to.
+    h("input", { type: "text", autocomplete: "username", value: ctx.user.login, hidden: true, readonly: true }),
     field("pw-old", "Current password", oldPw),
     field("pw-new", "New password", newPw),
     h("p", { class: "form-hint" }, "At least 8 characters."),
