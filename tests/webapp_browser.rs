@@ -32,8 +32,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::lmtp::Client;
-use common::process::{Running, free_port, tool, wait_until};
+use common::process::{free_port, tool, wait_until};
 use common::{Db, TestServer};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 use okapi::props::*;
 use okapi::store::{MessageData, Role};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -226,6 +228,25 @@ fn apache_config(dir: &Path, port: u16, backend: &str) -> PathBuf {
     path
 }
 
+/// Apache in the foreground, in a process group of its own. Dropping it sends
+/// SIGTERM (the parent then stops its workers) and, if that has not ended it
+/// within ten seconds, kills the whole group: killing only the parent would
+/// leave its workers running with the port open.
+struct Apache(std::process::Child);
+
+impl Drop for Apache {
+    fn drop(&mut self) {
+        let group = Pid::from_raw(self.0.id() as i32);
+        let _ = killpg(group, Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && !matches!(self.0.try_wait(), Ok(Some(_))) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = killpg(group, Signal::SIGKILL);
+        let _ = self.0.wait();
+    }
+}
+
 fn http_get_status(port: u16, path: &str) -> Option<u16> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -302,14 +323,17 @@ async fn webapp_in_chromium_behind_apache() {
         "apache2 -t: {}",
         String::from_utf8_lossy(&check.stderr)
     );
-    let _apache = Running(
-        Command::new("apache2")
-            .arg("-f")
-            .arg(&conf)
-            .arg("-DFOREGROUND")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start apache2"),
+    let _apache = Apache(
+        std::os::unix::process::CommandExt::process_group(
+            Command::new("apache2")
+                .arg("-f")
+                .arg(&conf)
+                .arg("-DFOREGROUND")
+                .stdout(Stdio::null()),
+            0,
+        )
+        .spawn()
+        .expect("start apache2"),
     );
     let apache_ok = tokio::task::spawn_blocking(move || {
         wait_until("Apache to serve /webapp/", Duration::from_secs(20), || {
