@@ -69,6 +69,7 @@ export function createMessageList(o) {
   let fetchTimer = 0;
   let rafPending = false;
   let startedAt = 0;
+  let pendingSelect = -1; // after a removal: the row to select once the list has reloaded
 
   const rowAt = (i) => {
     const p = pages.get(Math.floor(i / PAGE));
@@ -98,6 +99,11 @@ export function createMessageList(o) {
       pages.set(n, { rows: r.rows, gen: g, stale: false, used: performance.now() });
       evict();
       layout();
+      if (pendingSelect >= 0 && n === Math.floor(pendingSelect / PAGE)) {
+        const i = Math.min(pendingSelect, total - 1);
+        pendingSelect = -1;
+        if (i >= 0 && !all && selected.size === 0) selectIndex(i, { delayOpen: true });
+      }
       if (first && o.onLoaded) requestAnimationFrame(() => o.onLoaded({ total, ms: Math.round(performance.now() - startedAt) }));
     } catch (e) {
       if (g !== gen) return;
@@ -280,6 +286,7 @@ export function createMessageList(o) {
 
   /** Selects index i the way a click with these modifiers would. */
   async function selectIndex(i, { toggle = false, range = false, open = true, delayOpen = false } = {}) {
+    pendingSelect = -1;
     if (i < 0 || (total >= 0 && i >= total)) return;
     const row = rowAt(i);
     if (range && anchor >= 0) {
@@ -461,13 +468,18 @@ export function createMessageList(o) {
     return out;
   }
 
-  /** Moves the selection to the next row after removing the selected ones (used after delete/move). */
+  /**
+   * After the selected messages were deleted or moved: reloads, and selects the
+   * row that then sits where the first removed one was, unless the user has
+   * selected something else in the meantime.
+   */
   function afterRemoval() {
     const next = focus;
     selected = new Set();
     all = false;
+    o.onSelection({ count: 0, all: false });
     refresh();
-    return next;
+    pendingSelect = next;
   }
 
   return {

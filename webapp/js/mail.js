@@ -278,13 +278,9 @@ export async function mount(container, ctx) {
   }
 
   function afterRemoval() {
-    const next = list.afterRemoval();
+    list.afterRemoval();
     reader.empty(0);
     scheduleTreeReload();
-    // Select the row that now sits where the removed one was, once the list has reloaded.
-    setTimeout(() => {
-      if (!disposed && list.total > 0 && next >= 0) list.selectIndex(Math.min(next, list.total - 1), { delayOpen: true });
-    }, 350);
   }
 
   async function toggleRead() {
