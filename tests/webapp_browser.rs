@@ -1,6 +1,6 @@
 //! The web app in a real browser (issue 6): a real okapi-server (SQLite)
 //! behind a real Apache, driven by Debian's chromium through playwright-core
-//! (tests/browser/webapp.test.mjs, run with node's own test runner).
+//! (tests/browser/webapp.test.mjs and pim.test.mjs, run with node's own test runner).
 //!
 //! Apache runs as its own instance on a free port with the site configuration
 //! the packages ship, apache/okapi-webapp.conf, included as it is except for
@@ -378,6 +378,7 @@ async fn webapp_in_chromium_behind_apache() {
         cmd.arg(format!("--test-name-pattern={p}"));
     }
     cmd.arg(browser_dir.join("webapp.test.mjs"))
+        .arg(browser_dir.join("pim.test.mjs"))
         .current_dir(&browser_dir)
         .envs(vars.iter().map(|(k, v)| (k, v)))
         .kill_on_drop(true);

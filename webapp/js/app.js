@@ -34,16 +34,22 @@ let mountToken = 0;
 
 /**
  * Resolves MAPI named properties to tags once per page and caches them.
- * `names.tags([{guid, id | name, type}])` resolves to ["0x8001001F", ...] in the same order.
+ * `names.tags([{guid, id | name, propType}])` (`type` is accepted for propType) resolves to ["0x8001001F", ...] in the same order.
  */
 function makeNames() {
   const cache = new Map();
-  const key = (n) => `${String(n.guid).toLowerCase()}|${n.id !== undefined ? "#" + n.id : "$" + n.name}|${n.type}`;
+  const type = (n) => n.propType ?? n.type;
+  const key = (n) => `${String(n.guid).toLowerCase()}|${n.id !== undefined ? "#" + n.id : "$" + n.name}|${type(n)}`;
   return {
     async tags(list) {
       const missing = list.filter((n) => !cache.has(key(n)));
       if (missing.length) {
-        const p = api.call("getIdsFromNames", { names: missing }).then((r) => r.tags);
+        const names = missing.map((n) =>
+          n.id !== undefined
+            ? { guid: n.guid, id: n.id, propType: type(n) }
+            : { guid: n.guid, name: n.name, propType: type(n) },
+        );
+        const p = api.call("getIdsFromNames", { names }).then((r) => r.tags);
         missing.forEach((n, i) =>
           cache.set(
             key(n),
