@@ -198,6 +198,10 @@ pub enum StoreError {
     /// An argument was not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// The delivery's group commit failed (the cause is in the text), or
+    /// the committer is gone; nothing of the message was stored.
+    #[error("delivery not committed: {0}")]
+    GroupCommit(String),
 }
 
 impl From<StoreError> for ApiError {
@@ -209,7 +213,10 @@ impl From<StoreError> for ApiError {
                 MapiCode::NetworkError,
                 format!("the database did not answer ({e}); try again shortly"),
             ),
-            StoreError::Database(_) | StoreError::BlobIo { .. } | StoreError::SchemaTooNew { .. } => {
+            StoreError::Database(_)
+            | StoreError::BlobIo { .. }
+            | StoreError::SchemaTooNew { .. }
+            | StoreError::GroupCommit(_) => {
                 tracing::error!(error = %e, "store failure");
                 ApiError::new(
                     MapiCode::CallFailed,

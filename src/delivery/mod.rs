@@ -5,9 +5,11 @@
 //! - [`dagent`]: the pipe MDA client, speaking LMTP to the local socket.
 //!
 //! [`StoreMailbox`] is where the protocol meets the store: it resolves
-//! recipients by address, files spam into Junk E-mail, stores one message for
-//! all recipients in one transaction (so the bytes are kept once, and a `250`
-//! means committed), then announces new mail and sends out-of-office replies.
+//! recipients by address (one query each), files spam into Junk E-mail,
+//! stores one message for all recipients in one transaction, shared with
+//! concurrent deliveries by the store's group commit (so the bytes are kept
+//! once, and a `250` means committed), then announces new mail and sends
+//! out-of-office replies.
 
 pub mod dagent;
 pub mod lmtp;
@@ -22,7 +24,7 @@ use crate::error::StoreError;
 use crate::ops::State;
 use crate::ops::notify::{EventKind, publish};
 use crate::props::now_micros;
-use crate::store::{Role, UserRow};
+use crate::store::{DeliveryRecipient, DeliveryTarget, OofSettings, Role, UserRow};
 
 /// Delivers into the store.
 pub struct StoreMailbox {
@@ -36,12 +38,9 @@ impl StoreMailbox {
     }
 
     /// Whether the user is at or over the hard quota.
-    async fn over_hard_quota(&self, u: &UserRow) -> Result<bool, StoreError> {
-        let hard = u.quota_hard.unwrap_or(self.state.config().quota_hard as i64);
-        if hard <= 0 {
-            return Ok(false);
-        }
-        Ok(self.state.store.store_of_user(u.id).await?.size_bytes >= hard)
+    fn over_hard_quota(&self, r: &DeliveryRecipient) -> bool {
+        let hard = r.quota_hard.unwrap_or(self.state.config().quota_hard as i64);
+        hard > 0 && r.store_size >= hard
     }
 }
 
@@ -53,13 +52,10 @@ fn temp(e: &StoreError) -> String {
 impl Mailbox for StoreMailbox {
     fn check_recipient<'a>(&'a self, address: &'a str) -> BoxFuture<'a, RcptCheck> {
         Box::pin(async move {
-            match self.state.store.user_by_address(address).await {
+            match self.state.store.delivery_recipient(address, Role::Inbox).await {
                 Ok(None) => RcptCheck::Unknown,
-                Ok(Some(u)) => match self.over_hard_quota(&u).await {
-                    Ok(true) => RcptCheck::OverQuota,
-                    Ok(false) => RcptCheck::Accept,
-                    Err(e) => RcptCheck::TempFail(temp(&e)),
-                },
+                Ok(Some(r)) if self.over_hard_quota(&r) => RcptCheck::OverQuota,
+                Ok(Some(_)) => RcptCheck::Accept,
                 Err(e) => RcptCheck::TempFail(temp(&e)),
             }
         })
@@ -103,42 +99,24 @@ async fn deliver(state: &Arc<State>, envelope: &Envelope, raw: &[u8]) -> Vec<Out
     let cfg = state.config();
     let data = mime::parse_message(raw, now_micros());
     let spam = cfg.spam_header.as_deref().is_some_and(|rule| has_header(raw, rule));
+    let role = if spam { Role::Junk } else { Role::Inbox };
     let mut outcomes = vec![Outcome::TempFail(String::new()); envelope.recipients.len()];
     let mut targets = Vec::new();
-    let mut target_users: Vec<(UserRow, crate::store::FolderRow)> = Vec::new();
+    let mut target_users: Vec<DeliveryRecipient> = Vec::new();
     let mut seen = HashSet::new();
     let mut delivered_idx = Vec::new();
     for (i, rcpt) in envelope.recipients.iter().enumerate() {
-        let user = match store.user_by_address(rcpt).await {
-            Ok(Some(u)) => u,
-            Ok(None) => {
-                outcomes[i] = Outcome::Unknown;
-                continue;
+        match store.delivery_recipient(rcpt, role).await {
+            Ok(Some(r)) => {
+                delivered_idx.push(i);
+                // Two addresses of one user in one envelope: one copy.
+                if seen.insert(r.user_id) {
+                    targets.push(DeliveryTarget::from(&r.folder));
+                    target_users.push(r);
+                }
             }
-            Err(e) => {
-                outcomes[i] = Outcome::TempFail(temp(&e));
-                continue;
-            }
-        };
-        delivered_idx.push(i);
-        // Two addresses of one user in one envelope: one copy.
-        if !seen.insert(user.id) {
-            continue;
-        }
-        let role = if spam { Role::Junk } else { Role::Inbox };
-        let folder = match store.store_of_user(user.id).await {
-            Ok(st) => store.folder_by_role(st.id, role).await,
-            Err(e) => Err(e),
-        };
-        match folder {
-            Ok(f) => {
-                targets.push((f.id, user.id));
-                target_users.push((user, f));
-            }
-            Err(e) => {
-                outcomes[i] = Outcome::TempFail(temp(&e));
-                delivered_idx.pop();
-            }
+            Ok(None) => outcomes[i] = Outcome::Unknown,
+            Err(e) => outcomes[i] = Outcome::TempFail(temp(&e)),
         }
     }
     if targets.is_empty() {
@@ -159,11 +137,16 @@ async fn deliver(state: &Arc<State>, envelope: &Envelope, raw: &[u8]) -> Vec<Out
                 okapi_message_id = message_id, sender = %envelope.sender, recipients = ids.len(), size = raw.len(), spam,
                 "message delivered"
             );
-            for ((user, folder), id) in target_users.iter().zip(ids) {
+            let now = now_micros();
+            for (r, id) in target_users.iter().zip(ids) {
                 // The row read before the delivery will do: the event needs only its id and owner.
-                publish(state, EventKind::NewMail, folder, Some(id), None).await;
-                if !spam {
-                    out_of_office(state, user, envelope, raw, &data).await;
+                publish(state, EventKind::NewMail, &r.folder, Some(id), None).await;
+                if !spam && r.oof.active_at(now) {
+                    // Only now the whole user: the reply needs the name and every address.
+                    match store.user_by_id(r.user_id).await {
+                        Ok(user) => out_of_office(state, &user, &r.oof, envelope, raw, &data).await,
+                        Err(e) => tracing::warn!(error = %e, "no out-of-office reply: the user could not be read"),
+                    }
                 }
             }
         }
@@ -177,21 +160,16 @@ async fn deliver(state: &Arc<State>, envelope: &Envelope, raw: &[u8]) -> Vec<Out
     outcomes
 }
 
-/// Sends an out-of-office reply if the user has one on and RFC 3834 allows it.
+/// Sends the out-of-office reply of a user whose replies are on, if RFC 3834 allows it.
 async fn out_of_office(
     state: &Arc<State>,
     user: &UserRow,
+    oof: &OofSettings,
     envelope: &Envelope,
     raw: &[u8],
     data: &crate::store::MessageData,
 ) {
     let store = &state.store;
-    let Ok(oof) = store.oof_settings(user.id).await else {
-        return;
-    };
-    if !oof.active_at(now_micros()) {
-        return;
-    }
     let mut own = vec![user.address.clone()];
     own.extend(user.aliases.iter().cloned());
     if !crate::spooler::mime_out::should_auto_reply(header_block(raw), &envelope.sender, &own) {

@@ -27,7 +27,7 @@ pub use mime_out::envelope_recipients;
 use crate::config::Config;
 use crate::ops::State;
 use crate::props::{MSGFLAG_UNSENT, PR_MESSAGE_FLAGS, PR_SENT_REPRESENTING_NAME, PropValue, now_micros};
-use crate::store::{MessageData, QueuedMessage, Role};
+use crate::store::{DeliveryTarget, MessageData, QueuedMessage, Role};
 use transport::{Failure, Transport};
 
 /// Entries taken per round.
@@ -242,7 +242,7 @@ async fn report_failure(
             raw: Some(raw),
             ..MessageData::default()
         };
-        let ids = store.deliver(&[(inbox.id, q.user_id)], &data).await?;
+        let ids = store.deliver(&[DeliveryTarget::from(&inbox)], &data).await?;
         Ok::<_, crate::error::StoreError>((inbox, ids))
     }
     .await;

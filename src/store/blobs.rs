@@ -38,8 +38,27 @@ impl Store {
     /// deliveries inserting new blobs would then wait on each other.)
     pub(crate) async fn blob_put(&self, tx: &mut Tx, data: &[u8]) -> Result<String> {
         let hash = hash_of(data);
-        let inline = match self.blob_file(&hash) {
-            None => Some(data.to_vec()),
+        let inline = self.blob_prepare(&hash, data).await?;
+        // Another transaction may insert the same bytes at the same moment,
+        // or they are there already: the upsert makes that one more reference.
+        sqlx::query(sqlx::AssertSqlSafe(self.blob_upsert_sql(1)))
+            .bind(&hash)
+            .bind(data.len() as i64)
+            .bind(1i64)
+            .bind(inline)
+            .execute(&mut **tx)
+            .await?;
+        Ok(hash)
+    }
+
+    /// Makes the bytes of a blob durable where they live, before any row
+    /// refers to them, and returns what the blob row's `data` column gets:
+    /// the bytes with `attachment_storage = db`, nothing with files (the
+    /// file is written and fsynced here, on the blocking pool, unless it is
+    /// there already).
+    pub(crate) async fn blob_prepare(&self, hash: &str, data: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.blob_file(hash) {
+            None => Ok(Some(data.to_vec())),
             Some(path) => {
                 if !path.exists() {
                     let bytes = data.to_vec();
@@ -50,28 +69,26 @@ impl Store {
                             source: std::io::Error::other(e.to_string()),
                         })??;
                 }
-                None
+                Ok(None)
             }
-        };
-        // Another transaction may insert the same bytes at the same moment,
-        // or they are there already: the upsert makes that one more reference.
-        let sql = match self.backend {
-            super::Backend::Sqlite => {
-                "INSERT INTO blobs (hash, size, refcount, data) VALUES (?, ?, 1, ?) \
-                 ON CONFLICT(hash) DO UPDATE SET refcount = refcount + 1"
-            }
-            super::Backend::MySql => {
-                "INSERT INTO blobs (hash, size, refcount, data) VALUES (?, ?, 1, ?) \
-                 ON DUPLICATE KEY UPDATE refcount = refcount + 1"
-            }
-        };
-        sqlx::query(sql)
-            .bind(&hash)
-            .bind(data.len() as i64)
-            .bind(inline)
-            .execute(&mut **tx)
-            .await?;
-        Ok(hash)
+        }
+    }
+
+    /// The upsert that takes references on `rows` blobs at once: each row
+    /// binds hash, size, references to take, and the inline bytes (or NULL).
+    /// A row that exists gets its count raised; one that does not is created.
+    pub(crate) fn blob_upsert_sql(&self, rows: usize) -> String {
+        let values = vec!["(?, ?, ?, ?)"; rows.max(1)].join(", ");
+        match self.backend {
+            super::Backend::Sqlite => format!(
+                "INSERT INTO blobs (hash, size, refcount, data) VALUES {values} \
+                 ON CONFLICT(hash) DO UPDATE SET refcount = refcount + excluded.refcount"
+            ),
+            super::Backend::MySql => format!(
+                "INSERT INTO blobs (hash, size, refcount, data) VALUES {values} \
+                 ON DUPLICATE KEY UPDATE refcount = refcount + VALUES(refcount)"
+            ),
+        }
     }
 
     /// Takes one more reference on an existing blob (copying a message).

@@ -132,11 +132,11 @@ pub struct FolderRow {
     pub last_change_num: i64,
 }
 
-const FOLDER_COLUMNS: &str = "f.id, f.store_id, s.owner_id, f.parent_id, f.name, f.container_class, f.role, \
+pub(super) const FOLDER_COLUMNS: &str = "f.id, f.store_id, s.owner_id, f.parent_id, f.name, f.container_class, f.role, \
      f.content_count, f.unread_count, \
      (SELECT COUNT(*) FROM folders c WHERE c.parent_id = f.id) AS subfolders, f.last_change_num";
 
-fn folder_from_row(r: &sqlx::any::AnyRow) -> Result<FolderRow> {
+pub(super) fn folder_from_row(r: &sqlx::any::AnyRow) -> Result<FolderRow> {
     Ok(FolderRow {
         id: r.try_get(0)?,
         store_id: r.try_get(1)?,

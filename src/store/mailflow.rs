@@ -1,10 +1,31 @@
-//! What mail flow keeps in the store: delivery of one message to many
-//! mailboxes in one transaction, out-of-office settings and the reply log,
-//! send-as grants, and the outgoing queue the spooler works off.
+//! What mail flow keeps in the store: recipients as delivery sees them,
+//! out-of-office settings and the reply log, send-as grants, and the
+//! outgoing queue the spooler works off. (Storing delivered messages is
+//! `group_commit`'s.)
 
-use super::{MessageData, Result, Store};
+use sqlx::Row as _;
+
+use super::folders::{FOLDER_COLUMNS, folder_from_row};
+use super::{FolderRow, Result, Role, Store};
 use crate::error::StoreError;
 use crate::props::now_micros;
+
+/// A recipient as delivery sees it, read in one query: the user, what the
+/// quota check needs, the folder a message goes to, and the out-of-office
+/// settings.
+#[derive(Debug, Clone)]
+pub struct DeliveryRecipient {
+    /// The user.
+    pub user_id: i64,
+    /// The user's own hard quota in bytes, if one is set.
+    pub quota_hard: Option<i64>,
+    /// Bytes in the user's store.
+    pub store_size: i64,
+    /// The folder of the asked role in the user's store.
+    pub folder: FolderRow,
+    /// The user's out-of-office settings (off if none were saved).
+    pub oof: OofSettings,
+}
 
 /// A user's out-of-office state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,16 +69,46 @@ pub struct QueuedMessage {
 }
 
 impl Store {
-    /// Stores one message into several folders in one transaction; the raw
-    /// bytes and attachments are stored once. Returns the new ids in order.
-    pub async fn deliver(&self, targets: &[(i64, i64)], data: &MessageData) -> Result<Vec<i64>> {
-        let mut tx = self.begin().await?;
-        let mut ids = Vec::with_capacity(targets.len());
-        for (folder, owner) in targets {
-            ids.push(self.create_message_in(&mut tx, *folder, Some(*owner), data).await?);
-        }
-        tx.commit().await?;
-        Ok(ids)
+    /// The user an address (primary or alias, any case) belongs to, with the
+    /// folder of `role` in their store; `None` for an unknown address.
+    /// One round trip, where user, store, folder and out-of-office lookups
+    /// would take five: delivery asks at RCPT and again at DATA.
+    pub async fn delivery_recipient(&self, address: &str, role: Role) -> Result<Option<DeliveryRecipient>> {
+        // Outer joins: a user without a store or folder is an error (the
+        // row fails to decode), not an unknown address.
+        let sql = format!(
+            "SELECT {FOLDER_COLUMNS}, u.id, u.quota_hard, s.size_bytes, o.enabled, o.subject, o.body, o.starts_at, \
+             o.ends_at FROM user_addresses a JOIN users u ON u.id = a.user_id \
+             LEFT JOIN stores s ON s.owner_id = u.id \
+             LEFT JOIN folders f ON f.store_id = s.id AND f.role = ? \
+             LEFT JOIN oof_settings o ON o.user_id = u.id \
+             WHERE a.address = LOWER(?)"
+        );
+        let Some(r) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(role.key())
+            .bind(address)
+            .fetch_optional(self.pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let oof = match r.try_get::<Option<i64>, _>(14)? {
+            None => OofSettings::default(),
+            Some(enabled) => OofSettings {
+                enabled: enabled != 0,
+                subject: r.try_get(15)?,
+                body: r.try_get(16)?,
+                starts_at: r.try_get(17)?,
+                ends_at: r.try_get(18)?,
+            },
+        };
+        Ok(Some(DeliveryRecipient {
+            folder: folder_from_row(&r)?,
+            user_id: r.try_get(11)?,
+            quota_hard: r.try_get(12)?,
+            store_size: r.try_get(13)?,
+            oof,
+        }))
     }
 
     /// A user's out-of-office settings.

@@ -16,12 +16,16 @@
 //! - `journal`: the per-folder change journal with tombstones.
 //! - `acl`: folder permissions.
 //! - `named`: the bounded named-property table.
-//! - `mailflow`: delivery to many mailboxes, out-of-office, send-as, the outgoing queue.
+//! - `group_commit`: delivery of messages to many mailboxes, concurrent
+//!   deliveries sharing one transaction and its fsync.
+//! - `mailflow`: recipients as delivery sees them, out-of-office, send-as,
+//!   the outgoing queue.
 
 mod accounts;
 mod acl;
 mod blobs;
 mod folders;
+mod group_commit;
 mod journal;
 mod mailflow;
 mod messages;
@@ -31,6 +35,7 @@ mod query;
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -39,8 +44,9 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 pub use accounts::{GroupRow, NewUser, UserRow, UserUpdate};
 pub use acl::{AclEntry, MemberKind, rights};
 pub use folders::{FolderRow, Role, StoreRow};
+pub use group_commit::DeliveryTarget;
 pub use journal::Changes;
-pub use mailflow::{OofSettings, QueuedMessage};
+pub use mailflow::{DeliveryRecipient, OofSettings, QueuedMessage};
 pub use messages::{AttachmentRow, MessageData, NewAttachmentData, RecipientRow, StoredMessage};
 pub use named::PropName;
 pub use query::{CmpOp, Restr, SortSpec, TableQuery, TableRow};
@@ -87,6 +93,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     blobs: BlobLocation,
+    /// Delivery's group committer, started by the first delivery.
+    committer: Arc<OnceLock<group_commit::GroupCommitter>>,
 }
 
 /// A write transaction.
@@ -143,6 +151,7 @@ impl Store {
             pool,
             backend,
             blobs: opts.blobs.clone(),
+            committer: Arc::new(OnceLock::new()),
         };
         migrate::run(&store).await?;
         store.ensure_public_store().await?;
