@@ -969,7 +969,63 @@ async fn queued_message_survives_restart(db: Db) {
     srv.stop().await;
 }
 
+/// Many LMTP connections delivering at once (their messages share group
+/// commits): every recipient gets `250 2.0.0`, and every message is in each
+/// recipient's Inbox exactly once, counted in the folder.
+async fn concurrent_lmtp_deliveries(db: Db) {
+    let Some(srv) = TestServer::start(db, "").await else {
+        return;
+    };
+    for u in ["fay", "gus"] {
+        srv.add_user(u, "pw").await;
+    }
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let lmtp = srv.lmtp;
+        tasks.push(tokio::spawn(async move {
+            let subject = format!("Subject: parallel {i}");
+            let raw = message(&["From: Sender <sender@example.net>", &subject], "in parallel");
+            let mut c = Client::tcp(lmtp).await.expect("LMTP connect");
+            let out = c
+                .send("sender@example.net", &["fay@example.test", "gus@example.test"], &raw)
+                .await
+                .expect("LMTP transaction");
+            c.quit().await;
+            out.finals
+        }));
+    }
+    for t in tasks {
+        let finals = t.await.unwrap();
+        assert_eq!(finals.len(), 2);
+        assert!(finals.iter().all(|r| r.starts("250 2.0.0")), "{finals:?}");
+    }
+    for u in ["fay", "gus"] {
+        let s = srv.logon(u, "pw").await;
+        let inbox = srv.store_of(&s).await["inbox"].as_str().unwrap().to_string();
+        let mut subjects: Vec<String> = rows(&srv, &s, &inbox, &["PR_SUBJECT"])
+            .await
+            .iter()
+            .map(|r| r["props"]["PR_SUBJECT"].as_str().unwrap().to_string())
+            .collect();
+        subjects.sort();
+        let mut want: Vec<String> = (0..24).map(|i| format!("parallel {i}")).collect();
+        want.sort();
+        assert_eq!(subjects, want, "{u}: each message once");
+        let uid = user_id(&srv, u).await;
+        let st = srv.store.store_of_user(uid).await.unwrap();
+        let f = srv
+            .store
+            .folder_by_role(st.id, okapi::store::Role::Inbox)
+            .await
+            .unwrap();
+        assert_eq!((f.content_count, f.unread_count), (24, 24), "{u}: folder counters");
+        assert_eq!(st.message_count, 24, "{u}: store counter");
+    }
+    srv.stop().await;
+}
+
 on_both_backends!(
+    concurrent_lmtp_deliveries,
     queued_message_survives_restart,
     corpus,
     three_recipients_one_blob,

@@ -1,5 +1,6 @@
-//! The store on its own, on SQLite and MariaDB: schema versions, and
-//! single-instance, reference-counted blobs in the database and in files.
+//! The store on its own, on SQLite and MariaDB: schema versions,
+//! single-instance, reference-counted blobs in the database and in files, and
+//! delivery's group commit (all messages of a group stored, or none).
 
 // Tests fail loudly: unwrap and expect are the point here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -9,7 +10,7 @@ mod common;
 use common::Db;
 use okapi::error::StoreError;
 use okapi::props::{PR_SUBJECT, PropMap, PropValue};
-use okapi::store::{BlobLocation, MessageData, NewAttachmentData, NewUser, Role, Store, StoreOptions};
+use okapi::store::{BlobLocation, DeliveryTarget, MessageData, NewAttachmentData, NewUser, Role, Store, StoreOptions};
 
 struct Opened {
     store: Store,
@@ -198,9 +199,135 @@ async fn blobs_in_files(db: Db) {
     blobs_are_single_instance(db, true).await
 }
 
+/// A message as delivery stores it: properties and the raw bytes.
+fn delivered(subject: &str) -> MessageData {
+    let mut props = PropMap::new();
+    props.insert(PR_SUBJECT, PropValue::Str(subject.into()));
+    MessageData {
+        props,
+        raw: Some(format!("Subject: {subject}\r\n\r\nbody of {subject}\r\n").into_bytes()),
+        ..Default::default()
+    }
+}
+
+/// The Inbox of a user as a delivery target, with the store row.
+async fn inbox_target(store: &Store, uid: i64) -> DeliveryTarget {
+    let st = store.store_of_user(uid).await.unwrap();
+    DeliveryTarget::from(&store.folder_by_role(st.id, Role::Inbox).await.unwrap())
+}
+
+/// Many concurrent deliveries: every one is acknowledged with its ids and
+/// stored, one copy per target, and folder counters, store counters, the
+/// change journal and blob references all count every copy once.
+async fn concurrent_deliveries_all_stored(db: Db) {
+    let Some(o) = open(db, true).await else { return };
+    let (a, b) = (user(&o.store, "cy").await, user(&o.store, "di").await);
+    let (ta, tb) = (inbox_target(&o.store, a).await, inbox_target(&o.store, b).await);
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = o.store.clone();
+        // Every fourth message goes to both users: one blob, two copies.
+        let targets = if i % 4 == 0 {
+            vec![ta, tb]
+        } else {
+            vec![[ta, tb][i % 2]]
+        };
+        tasks.push(tokio::spawn(async move {
+            let ids = store.deliver(&targets, &delivered(&format!("m{i}"))).await.unwrap();
+            (targets, ids)
+        }));
+    }
+    let mut per_folder = std::collections::HashMap::<i64, Vec<i64>>::new();
+    for t in tasks {
+        let (targets, ids) = t.await.unwrap();
+        assert_eq!(ids.len(), targets.len(), "one id per target");
+        for (t, id) in targets.iter().zip(ids) {
+            let m = o.store.load_message(id).await.unwrap();
+            assert_eq!(m.folder_id, t.folder_id, "stored where asked");
+            per_folder.entry(t.folder_id).or_default().push(id);
+        }
+    }
+    assert!(o.store.delivery_commits() >= 1);
+    for (uid, t) in [(a, ta), (b, tb)] {
+        let want = &per_folder[&t.folder_id];
+        let f = o.store.folder(t.folder_id).await.unwrap();
+        assert_eq!(f.content_count, want.len() as i64, "folder count");
+        assert_eq!(f.unread_count, want.len() as i64, "unread count");
+        let st = o.store.store_of_user(uid).await.unwrap();
+        assert_eq!(st.message_count, want.len() as i64, "store count");
+        let changes = o.store.changes_since(t.folder_id, 0).await.unwrap();
+        let mut created = changes.created.clone();
+        created.sort_unstable();
+        let mut want = want.clone();
+        want.sort_unstable();
+        assert_eq!(created, want, "every copy in the journal once");
+        assert_eq!(changes.last, f.last_change_num);
+        assert_eq!(changes.last, want.len() as i64, "one change number per copy");
+        // Each copy has its own change number: a client that synced up to
+        // any point sees exactly the copies after it.
+        let half = o.store.changes_since(t.folder_id, changes.last / 2).await.unwrap();
+        assert_eq!(half.created.len() as i64, changes.last - changes.last / 2);
+    }
+    // The shared message's blob is referenced by both copies.
+    let shared = o.store.load_message(per_folder[&ta.folder_id][0]).await.unwrap();
+    assert!(shared.raw_blob.is_some());
+    close(o).await;
+}
+
+/// A group is all or nothing: with one target folder gone, the whole group
+/// fails and nothing of any of its messages is stored; the same messages to
+/// good folders are then stored together.
+async fn failed_group_stores_nothing(db: Db) {
+    let Some(o) = open(db, false).await else { return };
+    let uid = user(&o.store, "ed").await;
+    let good = inbox_target(&o.store, uid).await;
+    let gone = DeliveryTarget {
+        folder_id: 999_999,
+        ..good
+    };
+    let items = vec![
+        (vec![good], delivered("one")),
+        (vec![good, gone], delivered("two")),
+        (vec![good], delivered("three")),
+    ];
+    assert!(
+        o.store.deliver_group(&items).await.is_err(),
+        "a missing folder fails the group"
+    );
+    let f = o.store.folder(good.folder_id).await.unwrap();
+    assert_eq!((f.content_count, f.unread_count, f.last_change_num), (0, 0, 0));
+    assert_eq!(o.store.store_of_user(uid).await.unwrap().message_count, 0);
+    assert!(
+        o.store
+            .changes_since(good.folder_id, 0)
+            .await
+            .unwrap()
+            .created
+            .is_empty()
+    );
+    let raw = delivered("one").raw.unwrap();
+    let hash = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(&raw))
+    };
+    assert!(
+        o.store.blob_get(&hash).await.is_err(),
+        "no blob of a failed group is left"
+    );
+
+    let items: Vec<_> = items.into_iter().map(|(_, d)| (vec![good], d)).collect();
+    let ids = o.store.deliver_group(&items).await.unwrap();
+    assert_eq!(ids.iter().map(Vec::len).sum::<usize>(), 3);
+    let f = o.store.folder(good.folder_id).await.unwrap();
+    assert_eq!((f.content_count, f.last_change_num), (3, 3));
+    close(o).await;
+}
+
 on_both_backends!(
     newer_schema_is_refused,
     new_users_get_standard_folders,
     blobs_in_database,
-    blobs_in_files
+    blobs_in_files,
+    concurrent_deliveries_all_stored,
+    failed_group_stores_nothing,
 );

@@ -666,3 +666,102 @@ async fn update_stores(tx: &mut Tx, stores: &BTreeMap<i64, (i64, i64)>) -> Resul
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::props::{PR_SUBJECT, PropMap, PropValue};
+    use crate::store::{BlobLocation, NewUser, Role, StoreOptions};
+
+    async fn open(dir: &std::path::Path) -> (Store, DeliveryTarget) {
+        let store = Store::open(&StoreOptions {
+            url: format!("sqlite://{}/okapi.db", dir.display()),
+            password: None,
+            blobs: BlobLocation::Files(dir.join("blobs")),
+            acquire_timeout: std::time::Duration::from_secs(5),
+        })
+        .await
+        .unwrap();
+        let uid = store
+            .create_user(&NewUser {
+                login: "gc".into(),
+                display_name: "gc".into(),
+                password_hash: "x".into(),
+                address: "gc@example.test".into(),
+                aliases: vec![],
+                is_admin: false,
+            })
+            .await
+            .unwrap();
+        let st = store.store_of_user(uid).await.unwrap();
+        let inbox = store.folder_by_role(st.id, Role::Inbox).await.unwrap();
+        (store, DeliveryTarget::from(&inbox))
+    }
+
+    fn message(i: usize) -> MessageData {
+        let mut props = PropMap::new();
+        props.insert(PR_SUBJECT, PropValue::Str(format!("m{i}")));
+        MessageData {
+            props,
+            raw: Some(format!("Subject: m{i}\r\n\r\nbody {i}\r\n").into_bytes()),
+            ..MessageData::default()
+        }
+    }
+
+    /// Messages waiting when a committer starts go into one transaction, and
+    /// every caller gets the ids of its own message.
+    #[tokio::test]
+    async fn waiting_messages_share_one_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, target) = open(dir.path()).await;
+        let (committer, tasks) = GroupCommitter::new(&store);
+        let mut answers = Vec::new();
+        for i in 0..5 {
+            let m = store.prepare_message(&[target], &message(i)).await.unwrap();
+            answers.push(committer.submit(m).await.unwrap());
+        }
+        tasks.spawn();
+        for (i, answer) in answers.into_iter().enumerate() {
+            let ids = answer.await.unwrap().unwrap();
+            assert_eq!(ids.len(), 1);
+            let m = store.load_message(ids[0]).await.unwrap();
+            assert_eq!(m.props.get(&PR_SUBJECT), Some(&PropValue::Str(format!("m{i}"))));
+        }
+        assert_eq!(committer.commits(), 1, "five messages, one transaction");
+        let f = store.folder(target.folder_id).await.unwrap();
+        assert_eq!((f.content_count, f.unread_count, f.last_change_num), (5, 5, 5));
+    }
+
+    /// A failed group answers every caller with an error and stores none of
+    /// its messages, not even those whose own target was fine.
+    #[tokio::test]
+    async fn failed_group_answers_everyone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, target) = open(dir.path()).await;
+        let gone = DeliveryTarget {
+            folder_id: 999_999,
+            ..target
+        };
+        let (committer, tasks) = GroupCommitter::new(&store);
+        let mut answers = Vec::new();
+        for (i, t) in [target, gone, target].into_iter().enumerate() {
+            let m = store.prepare_message(&[t], &message(i)).await.unwrap();
+            answers.push(committer.submit(m).await.unwrap());
+        }
+        tasks.spawn();
+        for answer in answers {
+            assert!(answer.await.unwrap().is_err());
+        }
+        assert_eq!(committer.commits(), 0);
+        let f = store.folder(target.folder_id).await.unwrap();
+        assert_eq!((f.content_count, f.last_change_num), (0, 0));
+        assert_eq!(
+            store
+                .store_of_user(target.owner_id.unwrap())
+                .await
+                .unwrap()
+                .message_count,
+            0
+        );
+    }
+}
