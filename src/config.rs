@@ -59,6 +59,8 @@ pub struct Config {
     pub attachment_storage: AttachmentStorage,
     /// Directory for blobs when `attachment_storage = files`.
     pub attachment_path: PathBuf,
+    /// With `attachment_storage = files`, blobs up to this many bytes stay in the database.
+    pub attachment_inline_max: u64,
     /// User database plugin; only `db` exists so far.
     pub user_plugin: String,
     /// User the server switches to when started as root.
@@ -598,6 +600,17 @@ static KEYS: &[KeyDef] = &[
         Kind::Path,
         "Directory for blobs when attachment_storage is files. It must be writable by \
          run_as_user and is part of what a backup must include.",
+    ),
+    key!(
+        attachment_inline_max,
+        STORAGE,
+        "64K",
+        Kind::Size { nonzero: false },
+        "With attachment_storage = files, blobs up to this size (most plain messages, small \
+         attachments) are kept in the database all the same: a file costs a delivery two more \
+         disk flushes (the file and its directory), a row in the database none beyond the \
+         commit it is part of anyway. Larger blobs go to files. 0 puts every blob in a file. \
+         No effect with attachment_storage = db.",
     ),
     key!(
         user_plugin,
@@ -1177,6 +1190,7 @@ impl Config {
             database_password_file: None,
             attachment_storage: AttachmentStorage::default(),
             attachment_path: PathBuf::new(),
+            attachment_inline_max: 0,
             webapp_dir: None,
             user_plugin: String::new(),
             run_as_user: String::new(),

@@ -121,6 +121,7 @@ pub fn store_options(cfg: &Config) -> Result<StoreOptions, String> {
             AttachmentStorage::Db => BlobLocation::Database,
             AttachmentStorage::Files => BlobLocation::Files(cfg.attachment_path.clone()),
         },
+        inline_blob_max: cfg.attachment_inline_max,
         acquire_timeout: std::time::Duration::from_secs(10),
     })
 }

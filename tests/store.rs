@@ -20,6 +20,11 @@ struct Opened {
 }
 
 async fn open(db: Db, blobs_in_files: bool) -> Option<Opened> {
+    open_with(db, blobs_in_files, 0).await
+}
+
+/// Opens a fresh store; with files, blobs up to `inline_max` bytes stay in the database.
+async fn open_with(db: Db, blobs_in_files: bool, inline_max: u64) -> Option<Opened> {
     let dir = tempfile::tempdir().unwrap();
     let (url, mysql_db) = match db {
         Db::Sqlite => (format!("sqlite://{}/okapi.db", dir.path().display()), None),
@@ -37,6 +42,7 @@ async fn open(db: Db, blobs_in_files: bool) -> Option<Opened> {
         url: url.clone(),
         password: None,
         blobs,
+        inline_blob_max: inline_max,
         acquire_timeout: std::time::Duration::from_secs(5),
     };
     let store = Store::open(&opts).await.unwrap();
@@ -91,6 +97,7 @@ async fn newer_schema_is_refused(db: Db) {
         url: o.url.clone(),
         password: None,
         blobs: BlobLocation::Database,
+        inline_blob_max: 0,
         acquire_timeout: std::time::Duration::from_secs(5),
     };
     // Re-opening a current database is fine.
@@ -197,6 +204,49 @@ async fn blobs_in_database(db: Db) {
 
 async fn blobs_in_files(db: Db) {
     blobs_are_single_instance(db, true).await
+}
+
+/// With blobs in files, a blob up to the inline limit stays in the database
+/// (no file is written) and a larger one goes to a file; both read back the
+/// same and are freed with their last reference.
+async fn small_blobs_stay_in_database(db: Db) {
+    let Some(o) = open_with(db, true, 64 * 1024).await else {
+        return;
+    };
+    let uid = user(&o.store, "fi").await;
+    let inbox = inbox_target(&o.store, uid).await.folder_id;
+    let file_of = |hash: &str| {
+        o.dir
+            .path()
+            .join("blobs")
+            .join(&hash[0..2])
+            .join(&hash[2..4])
+            .join(hash)
+    };
+    for (len, in_file) in [(64 * 1024, false), (64 * 1024 + 1, true)] {
+        let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+        let id = o
+            .store
+            .create_message(inbox, Some(uid), &with_attachment("s", &data))
+            .await
+            .unwrap();
+        let hash = o.store.attachments_of(id).await.unwrap()[0].blob_hash.clone().unwrap();
+        assert_eq!(file_of(&hash).exists(), in_file, "{len} bytes");
+        assert_eq!(o.store.attachment_data(id, 0).await.unwrap().1, data);
+        o.store.delete_messages(&[id]).await.unwrap();
+        assert!(o.store.blob_get(&hash).await.is_err(), "freed with the last reference");
+        assert!(!file_of(&hash).exists());
+    }
+    // Delivery takes the same path: a small raw message leaves no file.
+    let ids = o
+        .store
+        .deliver(&[inbox_target(&o.store, uid).await], &delivered("small"))
+        .await
+        .unwrap();
+    let raw = o.store.load_message(ids[0]).await.unwrap().raw_blob.unwrap();
+    assert!(!file_of(&raw).exists());
+    assert!(o.store.blob_get(&raw).await.unwrap().starts_with(b"Subject: small"));
+    close(o).await;
 }
 
 /// A message as delivery stores it: properties and the raw bytes.
@@ -330,4 +380,5 @@ on_both_backends!(
     blobs_in_files,
     concurrent_deliveries_all_stored,
     failed_group_stores_nothing,
+    small_blobs_stay_in_database,
 );

@@ -2,10 +2,14 @@
 //! and attachment bytes, stored once however many messages refer to them.
 //!
 //! The key is the SHA-256 of the bytes. With `attachment_storage = files` the
-//! bytes go to `attachment_path/ab/cd/<hash>` *before* the row that counts the
-//! reference commits: a crash in between leaves an unreferenced file (harmless,
-//! and found again by hash on the next store) but never a reference to bytes
-//! that are not there. Files are removed only after the row is gone.
+//! bytes of blobs larger than `attachment_inline_max` go to
+//! `attachment_path/ab/cd/<hash>`; smaller ones stay in the row like with
+//! `db`, because a file costs every delivery two more fsyncs (file and
+//! directory) where the row rides on the commit. A file is written *before*
+//! the row that counts the reference commits: a crash in between leaves an
+//! unreferenced file (harmless, and found again by hash on the next store)
+//! but never a reference to bytes that are not there. Files are removed only
+//! after the row is gone.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -53,13 +57,12 @@ impl Store {
 
     /// Makes the bytes of a blob durable where they live, before any row
     /// refers to them, and returns what the blob row's `data` column gets:
-    /// the bytes with `attachment_storage = db`, nothing with files (the
-    /// file is written and fsynced here, on the blocking pool, unless it is
-    /// there already).
+    /// the bytes with `attachment_storage = db` or when the blob is small,
+    /// nothing when it goes to a file (written and fsynced here, on the
+    /// blocking pool, unless it is there already).
     pub(crate) async fn blob_prepare(&self, hash: &str, data: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.blob_file(hash) {
-            None => Ok(Some(data.to_vec())),
-            Some(path) => {
+            Some(path) if data.len() as u64 > self.inline_blob_max => {
                 if !path.exists() {
                     let bytes = data.to_vec();
                     tokio::task::spawn_blocking(move || write_durably(&path, &bytes))
@@ -71,6 +74,7 @@ impl Store {
                 }
                 Ok(None)
             }
+            _ => Ok(Some(data.to_vec())),
         }
     }
 

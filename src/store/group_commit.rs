@@ -678,6 +678,7 @@ mod tests {
             url: format!("sqlite://{}/okapi.db", dir.display()),
             password: None,
             blobs: BlobLocation::Files(dir.join("blobs")),
+            inline_blob_max: 0,
             acquire_timeout: std::time::Duration::from_secs(5),
         })
         .await

@@ -83,6 +83,9 @@ pub struct StoreOptions {
     pub password: Option<String>,
     /// Where blobs go.
     pub blobs: BlobLocation,
+    /// With [`BlobLocation::Files`], blobs up to this many bytes are kept in
+    /// the database all the same (0: every blob in a file).
+    pub inline_blob_max: u64,
     /// How long to wait for a connection before reporting the database as down.
     pub acquire_timeout: Duration,
 }
@@ -93,6 +96,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     blobs: BlobLocation,
+    /// Blobs up to this size stay in the database even with files.
+    inline_blob_max: u64,
     /// Delivery's group committer, started by the first delivery.
     committer: Arc<OnceLock<group_commit::GroupCommitter>>,
 }
@@ -151,6 +156,7 @@ impl Store {
             pool,
             backend,
             blobs: opts.blobs.clone(),
+            inline_blob_max: opts.inline_blob_max,
             committer: Arc::new(OnceLock::new()),
         };
         migrate::run(&store).await?;
