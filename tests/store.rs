@@ -365,9 +365,16 @@ async fn failed_group_stores_nothing(db: Db) {
         "no blob of a failed group is left"
     );
 
-    let items: Vec<_> = items.into_iter().map(|(_, d)| (vec![good], d)).collect();
+    let mut items: Vec<_> = items.into_iter().map(|(_, d)| (vec![good], d)).collect();
+    // A message without targets is stored nowhere and takes no blob reference.
+    items.push((vec![], delivered("nowhere")));
     let ids = o.store.deliver_group(&items).await.unwrap();
-    assert_eq!(ids.iter().map(Vec::len).sum::<usize>(), 3);
+    assert_eq!(ids.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1, 1, 0]);
+    let nowhere = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(delivered("nowhere").raw.unwrap()))
+    };
+    assert!(o.store.blob_get(&nowhere).await.is_err());
     let f = o.store.folder(good.folder_id).await.unwrap();
     assert_eq!((f.content_count, f.last_change_num), (3, 3));
     close(o).await;

@@ -466,7 +466,9 @@ impl Store {
     /// same order, so they wait for each other rather than deadlock).
     async fn put_blobs(&self, tx: &mut Tx, group: &[&PreparedMessage]) -> Result<()> {
         let mut blobs: BTreeMap<&str, (i64, Option<&[u8]>, i64)> = BTreeMap::new();
-        for b in group.iter().flat_map(|m| &m.blobs) {
+        // A message without targets takes no references (and must not leave
+        // a row with none).
+        for b in group.iter().flat_map(|m| &m.blobs).filter(|b| b.refs > 0) {
             let e = blobs.entry(&b.hash).or_insert((b.size, None, 0));
             e.2 += b.refs;
             if e.1.is_none() {
