@@ -247,8 +247,11 @@ t_delivered=$(date +%s.%N)
 figure install_to_first_mail_seconds "$(echo "$t_delivered - $t_install" | bc)"
 
 say "the web app and the SOAP endpoint through Apache"
-curl_in -f http://127.0.0.1/webapp/ | grep -qi okapi || fail "/webapp/ through Apache"
-curl_in -f 'http://127.0.0.1/okapi?wsdl' | grep -q 'definitions' || fail "/okapi?wsdl through Apache"
+# Whole answers first: grep -q stopping early would fail curl (pipefail).
+page=$(curl_in -f http://127.0.0.1/webapp/) || fail "/webapp/ through Apache"
+grep -qi okapi <<<"$page" || fail "/webapp/ through Apache is not okapi's page"
+wsdl=$(curl_in -f 'http://127.0.0.1/okapi?wsdl') || fail "/okapi?wsdl through Apache"
+grep -q 'definitions' <<<"$wsdl" || fail "/okapi?wsdl through Apache is no WSDL"
 inside apache2ctl -M 2>/dev/null | grep -q proxy_http_module || fail "mod_proxy_http not enabled"
 
 say "systemctl reload okapi-server"
@@ -262,8 +265,8 @@ wait_for 10 "the reload in the journal" \
 
 say "journalctl -u okapi-server -o json: okapi's structured fields"
 inside journalctl -u okapi-server -o json --no-pager >"$logs/journal-okapi.json"
-for field in OKAPI_USER OKAPI_OPERATION; do
-    jq -e --arg f "$field" 'select(has($f))' "$logs/journal-okapi.json" >/dev/null ||
+for field in OKAPI_USER OKAPI_SESSION OKAPI_REMOTE OKAPI_MESSAGE_ID; do
+    jq -se --arg f "$field" 'any(.[]; has($f))' "$logs/journal-okapi.json" >/dev/null ||
         fail "no $field in the journal of okapi-server (see $logs/journal-okapi.json)"
 done
 grep -q '"SYSLOG_IDENTIFIER":"okapi-server"' "$logs/journal-okapi.json" || fail "no SYSLOG_IDENTIFIER=okapi-server"
@@ -305,7 +308,10 @@ done
 ! inside getent passwd okapi >/dev/null || fail "the okapi user is still there after the purge"
 ! inside getent group okapi >/dev/null || fail "the okapi group is still there after the purge"
 ! inside mariadb -N -e 'SHOW DATABASES' | grep -qx okapi || fail "the okapi database is still there"
-[ "$(inside mariadb -N -e "SELECT COUNT(*) FROM mysql.user WHERE User='okapi'")" = 0 ] || fail "the okapi MySQL user is still there"
+# dbconfig-common revokes the account's rights and leaves the account itself
+# (its "dropuser" is a REVOKE: an account may be shared); no right may remain.
+[ "$(inside mariadb -N -e "SELECT COUNT(*) FROM mysql.db WHERE User='okapi' OR Db='okapi'")" = 0 ] ||
+    fail "the okapi MySQL account still has rights after the purge"
 [ -z "$(inside postconf -n -h virtual_transport)" ] || fail "Postfix's virtual_transport was not restored"
 [ -z "$(inside postconf -n -h virtual_mailbox_domains)" ] || fail "Postfix's virtual_mailbox_domains was not restored"
 inside systemctl is-active --quiet apache2 || fail "apache2 stopped after the purge"
