@@ -111,11 +111,12 @@ rpm-tarball:
 	cp systemd/sysusers.d/okapi.conf $(RPMTOP)/SOURCES/okapi.sysusers
 
 rpm: rpm-tarball man
-	rpmbuild --define "_topdir $(RPMTOP)" $(RPMBUILD_FLAGS) -ba rpm/okapi.spec
+	rm -rf $(RPMTOP)/RPMS $(RPMTOP)/SRPMS
+	rpmbuild --define "_topdir $(RPMTOP)" --define "packager $(MAINTAINER)" $(RPMBUILD_FLAGS) -ba rpm/okapi.spec
 
 lint:
 	lintian --fail-on error --info $(DEBDIR)/okapi-server_*.deb $(DEBDIR)/okapi-webapp_*_all.deb
-	rpmlint $(RPMTOP)/RPMS/*/okapi-*.rpm rpm/okapi.spec
+	rpmlint -c rpm/rpmlint.toml -r rpm/okapi.rpmlintrc $(RPMTOP)/RPMS/*/okapi-*.rpm rpm/okapi.spec
 
 clean-packages:
 	rm -rf $(DEBDIR) $(RPMTOP) debian/cargo-deb

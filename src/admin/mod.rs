@@ -1431,7 +1431,10 @@ fn parse_setup_database(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
             }
             "--port" => {
                 let v = cx.value(&opt)?;
-                d.port = Some(v.parse().map_err(|_| cx.error(format!("--port {v:?} is not a port number")))?);
+                d.port = Some(
+                    v.parse()
+                        .map_err(|_| cx.error(format!("--port {v:?} is not a port number")))?,
+                );
             }
             "--name" => {
                 let v = cx.value(&opt)?;
@@ -1481,7 +1484,8 @@ fn parse_setup_postfix(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
             "--domains" => {
                 let v = cx.value(&opt)?;
                 for d in v.split([' ', ',', '\t']).filter(|d| !d.is_empty()) {
-                    p.domains.push(setup::Name::parse("domain", d).map_err(|m| cx.error(m))?);
+                    p.domains
+                        .push(setup::Name::parse("domain", d).map_err(|m| cx.error(m))?);
                 }
             }
             "--transport" => p.transport = cx.value(&opt)?,

@@ -89,7 +89,8 @@ impl Name {
     pub(crate) fn parse(what: &str, s: &str) -> Result<Name, String> {
         let ok = !s.is_empty()
             && s.len() <= 255
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '%'));
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '%'));
         if ok {
             Ok(Name(s.to_string()))
         } else {
@@ -205,7 +206,11 @@ pub(crate) fn database_include(d: &Database) -> String {
 fn new_password() -> String {
     use rand::Rng as _;
     use rand::distr::Alphanumeric;
-    rand::rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect()
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
 }
 
 fn database(d: &Database, out: &mut impl Write) -> Result<(), SetupError> {
@@ -225,7 +230,10 @@ fn database(d: &Database, out: &mut impl Write) -> Result<(), SetupError> {
         say(out, &format!("# would write {}:", include.display()));
         say(out, &database_include(d));
         if existing.is_none() {
-            say(out, &format!("# would write a new password to {}", d.password_file.display()));
+            say(
+                out,
+                &format!("# would write a new password to {}", d.password_file.display()),
+            );
         }
         if d.create {
             say(out, "# would run mysql with:");
@@ -242,7 +250,10 @@ fn database(d: &Database, out: &mut impl Write) -> Result<(), SetupError> {
         run_program("mysql", &["--batch"], Some(&database_sql(d, &password)))?;
         say(
             out,
-            &format!("created database {} and account '{}'@'{}'", d.name, d.user, d.grant_host),
+            &format!(
+                "created database {} and account '{}'@'{}'",
+                d.name, d.user, d.grant_host
+            ),
         );
     }
     std::fs::create_dir_all(&d.config_dir).map_err(|source| SetupError::File {
@@ -401,7 +412,10 @@ pub(crate) fn parse_record(text: &str) -> Vec<Recorded> {
 }
 
 fn format_record(record: &[Recorded]) -> String {
-    record.iter().map(|r| format!("{}\t{}\t{}\n", r.key, r.old, r.new)).collect()
+    record
+        .iter()
+        .map(|r| format!("{}\t{}\t{}\n", r.key, r.old, r.new))
+        .collect()
 }
 
 /// What pointing Postfix at okapi changes, and the record to keep. `current` gives a key's value
@@ -414,7 +428,10 @@ pub(crate) fn postfix_plan(
     current: impl Fn(&str) -> String,
 ) -> (Vec<PostconfChange>, String) {
     let domains = domains.iter().map(Name::as_str).collect::<Vec<_>>().join(" ");
-    let wanted = [("virtual_transport", transport.to_string()), ("virtual_mailbox_domains", domains)];
+    let wanted = [
+        ("virtual_transport", transport.to_string()),
+        ("virtual_mailbox_domains", domains),
+    ];
     let before = record.map(parse_record).unwrap_or_default();
     let mut lines = Vec::new();
     let mut changes = Vec::new();
@@ -425,7 +442,11 @@ pub(crate) fn postfix_plan(
             .map(|r| r.old.clone())
             .unwrap_or_else(|| current(key));
         changes.push(PostconfChange::Set(key.into(), new.clone()));
-        lines.push(Recorded { key: key.into(), old, new });
+        lines.push(Recorded {
+            key: key.into(),
+            old,
+            new,
+        });
     }
     (changes, format_record(&lines))
 }
@@ -447,7 +468,11 @@ pub(crate) fn postfix_undo_plan(record: &str, current: impl Fn(&str) -> String) 
 }
 
 fn postconf_value(key: &str) -> String {
-    match Process::new("postconf").args(["-n", "-h", key]).stderr(Stdio::null()).output() {
+    match Process::new("postconf")
+        .args(["-n", "-h", key])
+        .stderr(Stdio::null())
+        .output()
+    {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
         _ => String::new(),
     }
@@ -545,7 +570,10 @@ fn shell_words(argv: &[String]) -> String {
 
 /// Runs a program, with `input` on its stdin; its stderr becomes the error when it fails.
 fn run_program(program: &str, args: &[&str], input: Option<&str>) -> Result<(), SetupError> {
-    let command = std::iter::once(program).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
+    let command = std::iter::once(program)
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
     let fail = |detail: String| SetupError::Program {
         command: command.clone(),
         detail,
@@ -683,7 +711,12 @@ mod tests {
             "virtual_transport" => LMTP_TRANSPORT.to_string(),
             _ => "example.org".to_string(),
         };
-        let (_, record2) = postfix_plan(&[n("example.org"), n("example.net")], LMTP_TRANSPORT, Some(&record), after);
+        let (_, record2) = postfix_plan(
+            &[n("example.org"), n("example.net")],
+            LMTP_TRANSPORT,
+            Some(&record),
+            after,
+        );
         assert_eq!(
             record2,
             "virtual_transport\tvirtual\tlmtp:inet:127.0.0.1:2003\n\
