@@ -713,7 +713,9 @@ Global options:
   -V, --version   the version
 
 {PROGRAM} talks to okapi-server over its local socket, where the server trusts
-root and its own user (the okapi user): run it as one of them.
+root and its own user (the okapi user): run it as one of them. The setup
+commands configure this host's MySQL/MariaDB, Apache and Postfix for okapi
+instead, as root, without the server.
 
 Exit status:
 {exits}",
@@ -1605,6 +1607,61 @@ mod tests {
 
     fn error(line: &str) -> String {
         parse(line).unwrap_err().to_string()
+    }
+
+    /// `setup database` has defaults for everything and checks names before anything runs.
+    #[test]
+    fn setup_database_defaults_and_checks() {
+        let Command::Setup(setup::Task::Database(d)) = command("setup database") else {
+            panic!("not setup database");
+        };
+        assert_eq!(
+            (d.host.to_string(), d.name.to_string(), d.user.to_string()),
+            ("localhost".into(), "okapi".into(), "okapi".into())
+        );
+        assert!(d.create && !d.dry_run && d.port.is_none());
+        assert_eq!(d.password_file, PathBuf::from("/etc/okapi/database-password"));
+        let Command::Setup(setup::Task::Database(d)) =
+            command("setup database --host db.example.org --port 3307 --grant-host % --no-create --dry-run")
+        else {
+            panic!("not setup database");
+        };
+        assert_eq!(d.port, Some(3307));
+        assert_eq!(d.grant_host.to_string(), "%");
+        assert!(!d.create && d.dry_run);
+        assert!(error("setup database --name ok;drop").contains("only letters"));
+        assert!(error("setup database --port x").contains("not a port number"));
+        assert!(error("setup database --hots x").contains("did you mean --host?"));
+    }
+
+    /// `setup postfix` takes domains separated by spaces or commas, or `--undo`, not both.
+    #[test]
+    fn setup_postfix_domains_or_undo() {
+        let inv = parse_args(vec![
+            "setup".into(),
+            "postfix".into(),
+            "--domains".into(),
+            "example.org, example.net".into(),
+        ])
+        .unwrap();
+        let Command::Setup(setup::Task::Postfix(p)) = inv.command else {
+            panic!("not setup postfix");
+        };
+        let domains: Vec<String> = p.domains.iter().map(ToString::to_string).collect();
+        assert_eq!(domains, ["example.org", "example.net"]);
+        assert_eq!(p.transport, "lmtp:inet:127.0.0.1:2003");
+        assert!(matches!(
+            command("setup postfix --undo"),
+            Command::Setup(setup::Task::Postfix(setup::Postfix { undo: true, .. }))
+        ));
+        assert!(error("setup postfix").contains("--domains is missing"));
+        assert!(error("setup postfix --undo --domains a.org").contains("--undo takes no --domains"));
+        assert!(error("setup postfix --domains a'b").contains("only letters"));
+        assert_eq!(
+            command("setup apache --dry-run"),
+            Command::Setup(setup::Task::Apache { dry_run: true })
+        );
+        assert!(error("setup nginx").contains("setup has database, apache, postfix"));
     }
 
     #[test]
