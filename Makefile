@@ -86,7 +86,8 @@ deb-webapp: check-scripts
 		$(WEBSTAGE)/usr/share/okapi/webapp $(WEBSTAGE)/usr/share/doc/okapi-webapp \
 		$(WEBSTAGE)/usr/share/lintian/overrides
 	install -m 0644 apache/okapi-webapp.conf $(WEBSTAGE)/etc/apache2/conf-available/okapi-webapp.conf
-	install -m 0644 webapp/* $(WEBSTAGE)/usr/share/okapi/webapp/
+	cp -R webapp/. $(WEBSTAGE)/usr/share/okapi/webapp/
+	find $(WEBSTAGE)/usr/share/okapi/webapp -type d -exec chmod 0755 {} + -o -type f -exec chmod 0644 {} +
 	install -m 0644 debian/copyright $(WEBSTAGE)/usr/share/doc/okapi-webapp/copyright
 	gzip -9n < debian/changelog > $(WEBSTAGE)/usr/share/doc/okapi-webapp/changelog.Debian.gz
 	chmod 0644 $(WEBSTAGE)/usr/share/doc/okapi-webapp/changelog.Debian.gz
