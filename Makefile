@@ -1,12 +1,17 @@
 # Packages and man pages for okapi.
 #
-#   make deb   okapi-server_*.deb (cargo-deb) and okapi-webapp_*_all.deb
-#              (dpkg-deb) in target/debian/
-#   make rpm   okapi-*.rpm from rpm/okapi.spec (rpmbuild) in target/rpm/
-#   make man   regenerate man/okapi-server.cfg.5 from config/server.cfg
+#   make packages   both of the below
+#   make deb        okapi-server_*.deb (cargo-deb, release build) and
+#                   okapi-webapp_*_all.deb (dpkg-deb) in target/debian/
+#   make rpm        okapi-server and okapi-webapp .rpm from rpm/okapi.spec
+#                   (rpmbuild, which builds the binaries from a tarball of the
+#                   tree) in target/rpm/RPMS/
+#   make lint       lintian on the .debs, rpmlint on the .rpms
+#   make man        regenerate man/okapi-server.cfg.5 from config/server.cfg
 #
-# cargo-deb reads [package.metadata.deb] from Cargo.toml; the block to put
-# there is debian/cargo-deb-metadata.toml.
+# cargo-deb reads [package.metadata.deb] from Cargo.toml.
+# RPM_PREBUILT=/abs/path/target/release packs existing binaries into the RPMs
+# instead of building them again inside rpmbuild (what CI does after make deb).
 
 CARGO     ?= cargo
 VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
@@ -15,10 +20,19 @@ MAINTAINER ?= okapi maintainers <maintainers@okapi.example.org>
 DEBDIR    := target/debian
 WEBSTAGE  := target/debian/okapi-webapp-root
 RPMTOP    := $(CURDIR)/target/rpm
+# The cargo-deb release CI installs when it is missing.
+CARGO_DEB_VERSION ?= 3.8.0
+RPM_PREBUILT ?=
+# Debian's rpm has no systemd-rpm-macros and an empty package database: load
+# fallbacks for the macros and do not check BuildRequires there.
+RPMBUILD_FLAGS := $(if $(shell rpm --eval '%{?systemd_post:yes}' 2>/dev/null),,--load $(CURDIR)/rpm/macros.okapi-fallback --nodeps) \
+	$(if $(RPM_PREBUILT),--define "okapi_prebuilt $(RPM_PREBUILT)")
 
-.PHONY: all man deb deb-server deb-webapp debian-scripts rpm rpm-tarball check-scripts clean-packages
+.PHONY: all packages man deb deb-server deb-webapp debian-scripts rpm rpm-tarball check-scripts lint clean-packages
 
 all: deb
+
+packages: deb rpm
 
 man: man/okapi-server.cfg.5
 
@@ -61,9 +75,7 @@ check-scripts:
 deb: deb-server deb-webapp
 
 deb-server: man debian-scripts check-scripts
-	command -v cargo-deb >/dev/null 2>&1 || $(CARGO) install --locked cargo-deb
-	@grep -q '^\[package.metadata.deb\]' Cargo.toml || \
-		{ echo "Cargo.toml has no [package.metadata.deb]: merge debian/cargo-deb-metadata.toml" >&2; exit 1; }
+	command -v cargo-deb >/dev/null 2>&1 || $(CARGO) install --locked cargo-deb --version $(CARGO_DEB_VERSION)
 	$(CARGO) deb --deb-revision $(DEBREV)
 
 # okapi-webapp is architecture-independent and needs no build: staged here and
@@ -74,7 +86,8 @@ deb-webapp: check-scripts
 		$(WEBSTAGE)/usr/share/okapi/webapp $(WEBSTAGE)/usr/share/doc/okapi-webapp \
 		$(WEBSTAGE)/usr/share/lintian/overrides
 	install -m 0644 apache/okapi-webapp.conf $(WEBSTAGE)/etc/apache2/conf-available/okapi-webapp.conf
-	install -m 0644 webapp/* $(WEBSTAGE)/usr/share/okapi/webapp/
+	cp -R webapp/. $(WEBSTAGE)/usr/share/okapi/webapp/
+	find $(WEBSTAGE)/usr/share/okapi/webapp -type d -exec chmod 0755 {} + -o -type f -exec chmod 0644 {} +
 	install -m 0644 debian/copyright $(WEBSTAGE)/usr/share/doc/okapi-webapp/copyright
 	gzip -9n < debian/changelog > $(WEBSTAGE)/usr/share/doc/okapi-webapp/changelog.Debian.gz
 	chmod 0644 $(WEBSTAGE)/usr/share/doc/okapi-webapp/changelog.Debian.gz
@@ -99,7 +112,12 @@ rpm-tarball:
 	cp systemd/sysusers.d/okapi.conf $(RPMTOP)/SOURCES/okapi.sysusers
 
 rpm: rpm-tarball man
-	rpmbuild --define "_topdir $(RPMTOP)" -ba rpm/okapi.spec
+	rm -rf $(RPMTOP)/RPMS $(RPMTOP)/SRPMS
+	rpmbuild --define "_topdir $(RPMTOP)" --define "packager $(MAINTAINER)" $(RPMBUILD_FLAGS) -ba rpm/okapi.spec
+
+lint:
+	lintian --fail-on error --info $(DEBDIR)/okapi-server_*.deb $(DEBDIR)/okapi-webapp_*_all.deb
+	rpmlint -c rpm/rpmlint.toml -r rpm/okapi.rpmlintrc $(RPMTOP)/RPMS/*/okapi-*.rpm rpm/okapi.spec
 
 clean-packages:
 	rm -rf $(DEBDIR) $(RPMTOP) debian/cargo-deb

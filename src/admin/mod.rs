@@ -15,6 +15,8 @@
 //! - `client`: HTTP/1.1 over the unix socket; the server's error bodies become typed errors.
 //! - `commands`: one function per command: password input, confirmation, the call, the output;
 //!   and the size syntax of quotas.
+//! - `setup`: `setup database|apache|postfix`, the host configuration the packages do; these
+//!   run the neighbours' tools (mysql, a2enmod, postconf) and never talk to the server.
 //!
 //! Parsing is hand-written and two-staged, as ripgrep does it: `parse_args` only checks what the
 //! user typed; reading a password, asking for confirmation and finding the socket happen later,
@@ -34,6 +36,7 @@
 
 mod client;
 mod commands;
+mod setup;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -132,6 +135,10 @@ fn run(invocation: Invocation) -> Result<(), Error> {
     match &command {
         Command::Help(topic) => return write_out(&mut out, &help_text(topic)),
         Command::Version => return write_out(&mut out, &format!("{PROGRAM} {}\n", env!("CARGO_PKG_VERSION"))),
+        Command::Setup(task) => {
+            setup::run(task, &mut out).map_err(Error::Setup)?;
+            return out.flush().map_err(Error::Output);
+        }
         _ => {}
     }
     let client = Client::new(socket_path(&globals)?).map_err(Error::Client)?;
@@ -149,7 +156,7 @@ fn write_out(out: &mut impl Write, text: &str) -> Result<(), Error> {
 /// Hands each command to its function in `commands`.
 fn dispatch(command: Command, cx: &mut commands::Context<'_>) -> Result<(), Error> {
     match command {
-        Command::Help(_) | Command::Version => Ok(()),
+        Command::Help(_) | Command::Version | Command::Setup(_) => Ok(()),
         Command::UserAdd(a) => commands::user_add(cx, a),
         Command::UserDel { login, yes } => commands::user_del(cx, &login, yes),
         Command::UserList => commands::user_list(cx),
@@ -235,6 +242,8 @@ pub(crate) enum Error {
     Declined(String),
     /// Writing to stdout failed.
     Output(io::Error),
+    /// A `setup` task failed.
+    Setup(setup::SetupError),
 }
 
 impl Error {
@@ -254,7 +263,7 @@ impl Error {
                 | ClientError::Encode { .. }
                 | ClientError::Runtime(_) => Exit::Failed,
             },
-            Error::Declined(_) => Exit::Failed,
+            Error::Declined(_) | Error::Setup(_) => Exit::Failed,
             // A reader that went away (`| head`) has all it wanted: Unix tools exit quietly.
             Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Success,
             Error::Output(_) => Exit::Failed,
@@ -269,6 +278,7 @@ impl fmt::Display for Error {
             Error::Input(m) | Error::Config(m) | Error::Declined(m) => f.write_str(m),
             Error::Client(e) => write!(f, "{e}"),
             Error::Output(e) => write!(f, "cannot write the output: {e}"),
+            Error::Setup(e) => write!(f, "setup failed: {e}"),
         }
     }
 }
@@ -317,7 +327,7 @@ impl PartialEq for Spec {
 }
 
 /// The command areas, in the order the help lists them.
-const AREAS: &[&str] = &["user", "group", "quota", "store", "oof", "sendas"];
+const AREAS: &[&str] = &["user", "group", "quota", "store", "oof", "sendas", "setup"];
 
 /// Options every command accepts.
 const GLOBAL_OPTIONS: &[&str] = &["--config", "--socket", "--json", "--help", "--version"];
@@ -558,6 +568,78 @@ the start.
         options: &[],
         parse: parse_sendas_list,
     },
+    Spec {
+        area: "setup",
+        verb: "database",
+        args: "[OPTIONS]",
+        summary: "create the MySQL/MariaDB database and account, write server.cfg.d/00-database.cfg",
+        details: "\
+Options:
+  --host HOST            database server (default localhost)
+  --port PORT            its port (default MySQL's)
+  --name NAME            database name (default okapi)
+  --user USER            database account (default okapi)
+  --grant-host HOST      host part of the account created (default localhost; % for any)
+  --password-file FILE   the account's password; a new random one is written there
+                         when the file does not exist (default /etc/okapi/database-password)
+  --no-create            only write the settings; the database and account exist already
+  --config-dir DIR       where 00-database.cfg goes (default /etc/okapi/server.cfg.d)
+  --dry-run              print the settings and the SQL instead
+
+The database and account are created with the local mysql client as root (MariaDB's
+unix_socket authentication), utf8mb4. Debian's packages do this with dbconfig-common.
+Runs locally; okapi-server need not be running.
+",
+        options: &[
+            "--host",
+            "--port",
+            "--name",
+            "--user",
+            "--grant-host",
+            "--password-file",
+            "--no-create",
+            "--config-dir",
+            "--dry-run",
+        ],
+        parse: parse_setup_database,
+    },
+    Spec {
+        area: "setup",
+        verb: "apache",
+        args: "[--dry-run]",
+        summary: "enable okapi-webapp's Apache configuration and the proxy modules, reload Apache",
+        details: "\
+Options:
+  --dry-run   print the commands instead
+
+Debian: a2enmod proxy proxy_http headers, a2enconf okapi-webapp. RPM systems: httpd
+reads /etc/httpd/conf.d/okapi-webapp.conf as it is. Then apachectl configtest and a
+reload of Apache.
+",
+        options: &["--dry-run"],
+        parse: parse_setup_apache,
+    },
+    Spec {
+        area: "setup",
+        verb: "postfix",
+        args: "--domains DOMAINS | --undo",
+        summary: "deliver mail domains to okapi over LMTP (postconf -e), or undo that",
+        details: "\
+Options:
+  --domains DOMAINS   the mail domains whose mailboxes are in okapi, separated by
+                      spaces or commas; they must not be in Postfix's mydestination
+  --transport T       Postfix's transport (default lmtp:inet:127.0.0.1:2003)
+  --state FILE        record of the previous values (default /var/lib/okapi/postfix-changes)
+  --undo              put back the recorded values (keys changed since are left alone)
+  --dry-run           print the postconf commands instead
+
+Sets virtual_transport and virtual_mailbox_domains; the values they had are recorded
+once, in the format okapi's Debian package uses, and restored by --undo or when the
+package is purged.
+",
+        options: &["--domains", "--transport", "--state", "--undo", "--dry-run"],
+        parse: parse_setup_postfix,
+    },
 ];
 
 fn find_spec(area: &str, verb: &str) -> Option<&'static Spec> {
@@ -631,7 +713,9 @@ Global options:
   -V, --version   the version
 
 {PROGRAM} talks to okapi-server over its local socket, where the server trusts
-root and its own user (the okapi user): run it as one of them.
+root and its own user (the okapi user): run it as one of them. The setup
+commands configure this host's MySQL/MariaDB, Apache and Postfix for okapi
+instead, as root, without the server.
 
 Exit status:
 {exits}",
@@ -775,6 +859,8 @@ pub(crate) enum Command {
         /// The user.
         login: String,
     },
+    /// `setup database|apache|postfix`.
+    Setup(setup::Task),
 }
 
 /// Arguments of `user add`.
@@ -1326,6 +1412,104 @@ fn parse_quota_show(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
     Ok(Command::QuotaShow { login })
 }
 
+fn parse_setup_database(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
+    let name = |cx: &Cx<'_>, what: &str, v: &str| setup::Name::parse(what, v).map_err(|m| cx.error(m));
+    let mut d = setup::Database {
+        host: name(cx, "host", "localhost")?,
+        port: None,
+        name: name(cx, "database name", "okapi")?,
+        user: name(cx, "user", "okapi")?,
+        grant_host: name(cx, "host", "localhost")?,
+        password_file: PathBuf::from(setup::PASSWORD_FILE),
+        create: true,
+        config_dir: PathBuf::from(setup::CONFIG_DIR),
+        dry_run: false,
+    };
+    while let Some(opt) = cx.next_option()? {
+        match opt.as_str() {
+            "--host" => {
+                let v = cx.value(&opt)?;
+                d.host = name(cx, "host", &v)?;
+            }
+            "--port" => {
+                let v = cx.value(&opt)?;
+                d.port = Some(
+                    v.parse()
+                        .map_err(|_| cx.error(format!("--port {v:?} is not a port number")))?,
+                );
+            }
+            "--name" => {
+                let v = cx.value(&opt)?;
+                d.name = name(cx, "database name", &v)?;
+            }
+            "--user" => {
+                let v = cx.value(&opt)?;
+                d.user = name(cx, "user", &v)?;
+            }
+            "--grant-host" => {
+                let v = cx.value(&opt)?;
+                d.grant_host = name(cx, "host", &v)?;
+            }
+            "--password-file" => d.password_file = PathBuf::from(cx.value(&opt)?),
+            "--no-create" => d.create = false,
+            "--config-dir" => d.config_dir = PathBuf::from(cx.value(&opt)?),
+            "--dry-run" => d.dry_run = true,
+            _ => return Err(cx.unknown(&opt)),
+        }
+    }
+    cx.positionals([])?;
+    Ok(Command::Setup(setup::Task::Database(d)))
+}
+
+fn parse_setup_apache(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
+    let mut dry_run = false;
+    while let Some(opt) = cx.next_option()? {
+        match opt.as_str() {
+            "--dry-run" => dry_run = true,
+            _ => return Err(cx.unknown(&opt)),
+        }
+    }
+    cx.positionals([])?;
+    Ok(Command::Setup(setup::Task::Apache { dry_run }))
+}
+
+fn parse_setup_postfix(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
+    let mut p = setup::Postfix {
+        domains: Vec::new(),
+        transport: setup::LMTP_TRANSPORT.to_string(),
+        state: PathBuf::from(setup::POSTFIX_STATE),
+        undo: false,
+        dry_run: false,
+    };
+    while let Some(opt) = cx.next_option()? {
+        match opt.as_str() {
+            "--domains" => {
+                let v = cx.value(&opt)?;
+                for d in v.split([' ', ',', '\t']).filter(|d| !d.is_empty()) {
+                    p.domains
+                        .push(setup::Name::parse("domain", d).map_err(|m| cx.error(m))?);
+                }
+            }
+            "--transport" => p.transport = cx.value(&opt)?,
+            "--state" => p.state = PathBuf::from(cx.value(&opt)?),
+            "--undo" => p.undo = true,
+            "--dry-run" => p.dry_run = true,
+            _ => return Err(cx.unknown(&opt)),
+        }
+    }
+    cx.positionals([])?;
+    if p.undo && !p.domains.is_empty() {
+        return Err(cx.error("--undo takes no --domains"));
+    }
+    if !p.undo && p.domains.is_empty() {
+        return Err(cx.error("--domains is missing (or --undo)"));
+    }
+    if p.transport.is_empty() || p.transport.contains(char::is_whitespace) {
+        return Err(cx.error(format!("--transport {:?} is not a Postfix transport", p.transport)));
+    }
+    Ok(Command::Setup(setup::Task::Postfix(p)))
+}
+
 fn parse_store_list(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
     cx.plain([])?;
     Ok(Command::StoreList)
@@ -1423,6 +1607,61 @@ mod tests {
 
     fn error(line: &str) -> String {
         parse(line).unwrap_err().to_string()
+    }
+
+    /// `setup database` has defaults for everything and checks names before anything runs.
+    #[test]
+    fn setup_database_defaults_and_checks() {
+        let Command::Setup(setup::Task::Database(d)) = command("setup database") else {
+            panic!("not setup database");
+        };
+        assert_eq!(
+            (d.host.to_string(), d.name.to_string(), d.user.to_string()),
+            ("localhost".into(), "okapi".into(), "okapi".into())
+        );
+        assert!(d.create && !d.dry_run && d.port.is_none());
+        assert_eq!(d.password_file, PathBuf::from("/etc/okapi/database-password"));
+        let Command::Setup(setup::Task::Database(d)) =
+            command("setup database --host db.example.org --port 3307 --grant-host % --no-create --dry-run")
+        else {
+            panic!("not setup database");
+        };
+        assert_eq!(d.port, Some(3307));
+        assert_eq!(d.grant_host.to_string(), "%");
+        assert!(!d.create && d.dry_run);
+        assert!(error("setup database --name ok;drop").contains("only letters"));
+        assert!(error("setup database --port x").contains("not a port number"));
+        assert!(error("setup database --hots x").contains("did you mean --host?"));
+    }
+
+    /// `setup postfix` takes domains separated by spaces or commas, or `--undo`, not both.
+    #[test]
+    fn setup_postfix_domains_or_undo() {
+        let inv = parse_args(vec![
+            "setup".into(),
+            "postfix".into(),
+            "--domains".into(),
+            "example.org, example.net".into(),
+        ])
+        .unwrap();
+        let Command::Setup(setup::Task::Postfix(p)) = inv.command else {
+            panic!("not setup postfix");
+        };
+        let domains: Vec<String> = p.domains.iter().map(ToString::to_string).collect();
+        assert_eq!(domains, ["example.org", "example.net"]);
+        assert_eq!(p.transport, "lmtp:inet:127.0.0.1:2003");
+        assert!(matches!(
+            command("setup postfix --undo"),
+            Command::Setup(setup::Task::Postfix(setup::Postfix { undo: true, .. }))
+        ));
+        assert!(error("setup postfix").contains("--domains is missing"));
+        assert!(error("setup postfix --undo --domains a.org").contains("--undo takes no --domains"));
+        assert!(error("setup postfix --domains a'b").contains("only letters"));
+        assert_eq!(
+            command("setup apache --dry-run"),
+            Command::Setup(setup::Task::Apache { dry_run: true })
+        );
+        assert!(error("setup nginx").contains("setup has database, apache, postfix"));
     }
 
     #[test]

@@ -84,10 +84,21 @@ pub fn drop_privileges(user: &str, group: &str) -> Result<String, PrivError> {
     Ok(user.to_string())
 }
 
+/// Empties the ambient, inheritable, effective and permitted sets, touching only those that hold
+/// something. Under okapi-server.service the sets are empty already (`CapabilityBoundingSet=`,
+/// `User=okapi`) and `capset(2)` is refused with EPERM (`SystemCallFilter=~@privileged`), so an
+/// unconditional clear failed every start there (found by the distribution test, issue 5).
 fn clear_capabilities() -> Result<(), PrivError> {
-    caps::clear(None, CapSet::Ambient).map_err(caps_err("clearing ambient capabilities"))?;
-    caps::clear(None, CapSet::Inheritable).map_err(caps_err("clearing inheritable capabilities"))?;
-    caps::clear(None, CapSet::Effective).map_err(caps_err("clearing effective capabilities"))?;
-    caps::clear(None, CapSet::Permitted).map_err(caps_err("clearing permitted capabilities"))?;
+    let sets = [
+        (CapSet::Ambient, "clearing ambient capabilities"),
+        (CapSet::Inheritable, "clearing inheritable capabilities"),
+        (CapSet::Effective, "clearing effective capabilities"),
+        (CapSet::Permitted, "clearing permitted capabilities"),
+    ];
+    for (set, what) in sets {
+        if !caps::read(None, set).map_err(caps_err(what))?.is_empty() {
+            caps::clear(None, set).map_err(caps_err(what))?;
+        }
+    }
     Ok(())
 }

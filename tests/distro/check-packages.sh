@@ -34,18 +34,27 @@ done
 # page is what the generator makes now.
 keys_cfg=$(sed -n 's/^#\([a-z_]*\) =.*/\1/p' config/server.cfg | sort)
 keys_man=$(sed -n 's/^\.B \([a-z_]*\)$/\1/p' man/okapi-server.cfg.5 | sort)
-[ "$keys_cfg" = "$keys_man" ] && pass "okapi-server.cfg.5 lists every key" || fail "okapi-server.cfg.5 keys differ from config/server.cfg"
-sh man/gen-server-cfg.sh config/server.cfg | cmp -s - man/okapi-server.cfg.5 \
-    && pass "okapi-server.cfg.5 is up to date" || fail "okapi-server.cfg.5 is stale: make man"
+if [ "$keys_cfg" = "$keys_man" ]; then pass "okapi-server.cfg.5 lists every key"; else fail "okapi-server.cfg.5 keys differ from config/server.cfg"; fi
+if sh man/gen-server-cfg.sh config/server.cfg | cmp -s - man/okapi-server.cfg.5; then
+    pass "okapi-server.cfg.5 is up to date"
+else
+    fail "okapi-server.cfg.5 is stale: make man"
+fi
 for bin in target/debug/okapi-server target/release/okapi-server; do
     [ -x "$bin" ] || continue
     keys_bin=$("$bin" --print-config --config /dev/null 2>/dev/null | sed -n 's/^\([a-z_]*\) =.*/\1/p' | sort) || true
-    [ -z "$keys_bin" ] || { [ "$keys_bin" = "$keys_man" ] && pass "$bin --print-config keys match" || fail "$bin --print-config keys differ from the man page"; }
+    if [ -z "$keys_bin" ]; then
+        :
+    elif [ "$keys_bin" = "$keys_man" ]; then
+        pass "$bin --print-config keys match"
+    else
+        fail "$bin --print-config keys differ from the man page"
+    fi
     break
 done
 
 # The debconf templates: translatable, questions end in ? (boolean) or :.
-grep -q '^_Description: .*?$' debian/okapi-server.templates && pass "boolean question ends with ?" || fail "templates"
+if grep -q '^_Description: .*?$' debian/okapi-server.templates; then pass "boolean question ends with ?"; else fail "templates"; fi
 
 # Apache: the configuration parses (needs apache2 with the modules).
 if command -v apache2ctl >/dev/null 2>&1; then
@@ -73,8 +82,8 @@ fi
 # RPM: the spec parses, and its scriptlets are shell once the systemd macros
 # are expanded (stubs here when systemd-rpm-macros is missing, as on Debian).
 if command -v rpmspec >/dev/null 2>&1; then
-    defs=""
     if ! rpm --eval '%{?systemd_post:yes}' | grep -q yes; then
+        # shellcheck disable=SC2016 # $1 is the scriptlet's, expanded by rpm's shell
         set -- \
           --define 'systemd_post() systemctl preset "$@" >/dev/null 2>&1 || :' \
           --define 'systemd_preun() if [ $1 -eq 0 ]; then systemctl --no-reload disable --now %{?*} >/dev/null 2>&1 || :; fi' \
@@ -105,8 +114,11 @@ fi
 if command -v lintian >/dev/null 2>&1 && ls target/debian/*.deb >/dev/null 2>&1; then
     for deb in target/debian/okapi-server_*.deb target/debian/okapi-webapp_*.deb; do
         [ -e "$deb" ] || continue
-        out=$(lintian --fail-on error --suppress-tags-from-file /dev/null "$deb" 2>&1) \
-            && pass "lintian $deb" || fail "lintian $deb: $out"
+        if out=$(lintian --fail-on error --suppress-tags-from-file /dev/null "$deb" 2>&1); then
+            pass "lintian $deb"
+        else
+            fail "lintian $deb: $out"
+        fi
         [ -z "$out" ] || printf '%s\n' "$out"
     done
 else

@@ -1,124 +1,321 @@
-#!/bin/sh
-# Distribution test (issue 5): a Debian 12 root made with debootstrap (cached),
-# the built okapi .debs installed there with apt next to mariadb-server,
-# apache2 and postfix, booted with systemd as PID 1 under systemd-nspawn on a
-# private network, and driven with systemctl.
+#!/usr/bin/env bash
+# Distribution test (issue 5): a Debian 12 root made with debootstrap (cached,
+# tests/distro/make-root.sh) with mariadb-server, apache2 and postfix in it;
+# okapi's .debs installed with apt inside the container booted with systemd
+# as PID 1 under systemd-nspawn, on a private network (loopback only), and
+# driven with systemctl. Then: an account, a mail through Postfix read back
+# through Apache, the web app, reload, the journal, an upgrade, and a purge.
 #
-# Usage (root): tests/distro/nspawn-debian12.sh [DEB...]
-#   DEB defaults to target/debian/okapi-server_*.deb and okapi-webapp_*.deb
-#   (make deb). OKAPI_DISTRO_CACHE (default /var/cache/okapi-distro) keeps the
-#   debootstrap tarball between runs; OKAPI_UPGRADE_DEB names a newer
-#   okapi-server .deb for the upgrade step.
-# Exit status: 0 passed, 1 failed, 77 skipped (not root, no systemd-nspawn or
-# debootstrap, or no .deb).
-set -eu
+# Usage (root):
+#   tests/distro/nspawn-debian12.sh SERVER.deb WEBAPP.deb UPGRADE-SERVER.deb
+# UPGRADE-SERVER.deb is a newer okapi-server (tests/distro/bump-deb.sh makes
+# one from SERVER.deb). Needs debootstrap, systemd-container (nspawn,
+# nsenter comes with util-linux), curl and jq on the host.
+#
+# Exit status: 0 passed, 1 failed, 77 skipped (a tool is missing; with CI set
+# a missing tool fails instead). Figures are printed as "figure: NAME VALUE"
+# lines; the run's logs stay in $OKAPI_DISTRO_LOGS (default target/distro).
+set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cache=${OKAPI_DISTRO_CACHE:-/var/cache/okapi-distro}
-machine=okapi-distro-$$
-root=
-start=$(date +%s)
+logs=${OKAPI_DISTRO_LOGS:-$top/target/distro}
+started=$(date +%s)
 
-skip() { echo "skip: $*" >&2; exit 77; }
-say() { echo "== $*"; }
-die() { echo "FAIL: $*" >&2; exit 1; }
+say() { printf '[distro %3ds] %s\n' "$(($(date +%s) - started))" "$*"; }
+figure() { echo "figure: $1 $2"; }
+skip() {
+    if [ -n "${CI:-}" ]; then
+        echo "FAIL: $* (CI is set: a missing tool fails the run)" >&2
+        exit 1
+    fi
+    echo "skip: $*" >&2
+    exit 77
+}
 
+[ $# -eq 3 ] || { echo "usage: $0 SERVER.deb WEBAPP.deb UPGRADE-SERVER.deb" >&2; exit 2; }
+server_deb=$(realpath "$1") webapp_deb=$(realpath "$2") upgrade_deb=$(realpath "$3")
 [ "$(id -u)" = 0 ] || skip "needs root"
-command -v systemd-nspawn >/dev/null 2>&1 || skip "systemd-nspawn missing (apt-get install systemd-container)"
-command -v debootstrap >/dev/null 2>&1 || skip "debootstrap missing"
-[ -d /run/systemd/system ] || skip "the host does not run systemd (machinectl needs it)"
+for tool in debootstrap systemd-nspawn nsenter curl jq zstd; do
+    command -v "$tool" >/dev/null 2>&1 || skip "$tool missing (apt-get install debootstrap systemd-container curl jq zstd)"
+done
+for deb in "$server_deb" "$webapp_deb" "$upgrade_deb"; do
+    [ -f "$deb" ] || skip "no package $deb (make deb)"
+done
 
-if [ $# -eq 0 ]; then
-    set -- "$top"/target/debian/okapi-server_*.deb "$top"/target/debian/okapi-webapp_*_all.deb
-fi
-for deb; do [ -f "$deb" ] || skip "no package $deb (make deb)"; done
+mkdir -p "$logs"
+rm -f "$logs"/*.log
+root=
+nspawn_pid=
+pid1=
+
+# --- helpers ---------------------------------------------------------------
+
+# A command inside the booted container, in all its namespaces, with a clean
+# environment.
+inside() {
+    nsenter -t "$pid1" -a -- /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+# curl from the host's binaries in the container's network namespace only.
+curl_in() { nsenter -t "$pid1" -n -- curl -sS --max-time 30 "$@"; }
+
+dump_logs() {
+    [ -n "$pid1" ] && [ -d "/proc/$pid1" ] || return 0
+    echo "---- failed units" >&2
+    inside systemctl --failed --no-pager >&2 || true
+    echo "---- status of okapi-server" >&2
+    inside systemctl status --no-pager --lines=0 okapi-server.service okapi-server.socket >&2 || true
+    inside journalctl -b --no-pager >"$logs/journal.log" 2>&1 || true
+    echo "---- journal of okapi-server (last 60 lines; all of the boot in $logs/journal.log)" >&2
+    inside journalctl -u okapi-server --no-pager -n 60 >&2 || true
+    echo "---- journal of postfix (last 30 lines)" >&2
+    inside journalctl -u 'postfix*' -t postfix/lmtp -t postfix/smtpd -t postfix/qmgr -t postfix/cleanup \
+        --no-pager -n 30 >&2 || true
+    echo "---- apache2 error.log (last 20 lines)" >&2
+    inside tail -n 20 /var/log/apache2/error.log >&2 || true
+}
+
+fail() {
+    echo "FAIL: $*" >&2
+    dump_logs
+    exit 1
+}
 
 cleanup() {
-    machinectl terminate "$machine" >/dev/null 2>&1 || true
+    local status=$?
+    if [ -n "$pid1" ] && [ -d "/proc/$pid1" ]; then
+        # SIGRTMIN+4 asks systemd for a clean poweroff (as machinectl does).
+        kill -s RTMIN+4 "$pid1" 2>/dev/null || true
+    fi
+    if [ -n "$nspawn_pid" ]; then
+        for _ in $(seq 60); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.5; done
+        kill -9 "$nspawn_pid" 2>/dev/null || true
+        wait "$nspawn_pid" 2>/dev/null || true
+    fi
     [ -z "$root" ] || rm -rf "$root"
+    exit "$status"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-# The root, from a cached debootstrap tarball.
-mkdir -p "$cache"
-tarball=$cache/bookworm-systemd.tar
-if [ ! -f "$tarball" ]; then
-    say "debootstrap bookworm (cached in $tarball)"
-    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,apt-utils,ca-certificates,curl \
-        --make-tarball="$tarball.new" bookworm "$cache/tmp-root" http://deb.debian.org/debian
-    mv "$tarball.new" "$tarball"
-    rm -rf "$cache/tmp-root"
-fi
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every half second.
+wait_for() {
+    local limit=$1 what=$2
+    shift 2
+    local deadline=$(($(date +%s) + limit))
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$deadline" ] || fail "timed out after ${limit}s waiting for $what"
+        sleep 0.5
+    done
+}
+
+# The container's PID 1: the descendant of systemd-nspawn whose innermost PID
+# is 1.
+find_pid1() {
+    local p
+    for p in $(ps -e -o pid= --ppid "$nspawn_pid") $(pgrep -P "$(pgrep -d, -P "$nspawn_pid" || echo 0)" 2>/dev/null || true); do
+        if awk '/^NSpid:/ { exit !($NF == 1 && NF > 2) }' "/proc/$p/status" 2>/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# --- the root ----------------------------------------------------------------
+
+say "root: cached debootstrap of Debian 12 with mariadb-server, apache2, postfix"
+tarball=$("$top/tests/distro/make-root.sh")
 root=$(mktemp -d /var/tmp/okapi-distro.XXXXXX)
-debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,apt-utils,ca-certificates,curl \
-    --unpack-tarball="$tarball" bookworm "$root" http://deb.debian.org/debian >/dev/null
-echo "$machine" > "$root/etc/hostname"
-mkdir -p "$root/debs"
-cp "$@" "$root/debs/"
-[ -z "${OKAPI_UPGRADE_DEB:-}" ] || { mkdir -p "$root/upgrade"; cp "$OKAPI_UPGRADE_DEB" "$root/upgrade/"; }
+chmod 0755 "$root"
+tar --numeric-owner --xattrs -C "$root" -I zstd -xf "$tarball"
+echo okapi-distro >"$root/etc/hostname"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\tokapi-distro mail.example.org\n::1\tlocalhost ip6-localhost\n' >"$root/etc/hosts"
+# nspawn mounts a fresh /tmp: the packages go to /var/tmp.
+install -d "$root/var/tmp/debs" "$root/var/tmp/upgrade"
+cp "$server_deb" "$webapp_deb" "$root/var/tmp/debs/"
+cp "$upgrade_deb" "$root/var/tmp/upgrade/"
+debs_in=(/var/tmp/debs/"$(basename "$server_deb")" /var/tmp/debs/"$(basename "$webapp_deb")")
+upgrade_in=/var/tmp/upgrade/$(basename "$upgrade_deb")
 
-# Boot with systemd as PID 1 on a private network (a veth to the host, which
-# gives apt its network through the host's NAT for systemd-networkd).
-say "boot $machine"
-systemd-nspawn --quiet --boot --network-veth --machine="$machine" --directory="$root" \
-    >/dev/null 2>&1 &
-for _ in $(seq 60); do
-    systemctl --machine="$machine" is-system-running --wait >/dev/null 2>&1 && break
-    sleep 1
-done
-inside() { systemd-run --machine="$machine" --quiet --wait --pipe --setenv=DEBIAN_FRONTEND=noninteractive -- "$@"; }
-inside sh -c 'systemctl enable --now systemd-networkd systemd-resolved >/dev/null 2>&1; sleep 3'
-
-say "preseed and install"
-inside sh -c 'cat <<PRESEED | debconf-set-selections
+# Not booted, with the host's network: whatever okapi needs that the cached
+# root lacks is downloaded (not installed) now, since the booted container has
+# no network. The debconf answers an administrator would give.
+say "pre-download okapi's dependencies and preseed debconf"
+setup_root() {
+    systemd-nspawn --quiet --register=no --keep-unit --machine=okapi-distro -D "$root" \
+        --setenv=DEBIAN_FRONTEND=noninteractive "$@" </dev/null
+}
+setup_root apt-get install -y -q --download-only "${debs_in[@]}" >"$logs/download.log" 2>&1 ||
+    { cat "$logs/download.log" >&2; fail "apt-get --download-only"; }
+cat >"$root/var/tmp/preseed" <<'PRESEED'
 okapi-server okapi-server/dbconfig-install boolean true
+okapi-server okapi-server/database-type select mysql
+okapi-server okapi-server/mysql/method select Unix socket
 okapi-server okapi-server/mysql/app-pass password
 okapi-server okapi-server/postfix-configure boolean true
 okapi-server okapi-server/postfix-domains string example.org
-postfix postfix/main_mailer_type select Internet Site
-postfix postfix/mailname string mail.example.org
-PRESEED'
-inside apt-get update -q >/dev/null
-t_install=$(date +%s)
-inside apt-get install -y -q mariadb-server apache2 postfix >/dev/null
-inside sh -c 'apt-get install -y -q /debs/*.deb' >/dev/null
+PRESEED
+setup_root debconf-set-selections /var/tmp/preseed
 
-say "units"
-inside systemctl is-active okapi-server.socket okapi-server-lmtp.socket okapi-server-local.socket || die "sockets not active"
-inside okapi-admin user add alice --address alice@example.org --name Alice --password-file /dev/stdin <<'PW' || die "okapi-admin user add"
-secret-password-1
-PW
-inside systemctl is-active okapi-server.service || die "okapi-server.service not active after okapi-admin"
+# --- boot ----------------------------------------------------------------------
 
-say "mail through Postfix"
-inside sh -c 'printf "Subject: distro test\n\nhello from postfix\n" | /usr/sbin/sendmail -f root@example.org alice@example.org'
-delivered=
-for _ in $(seq 60); do
-    if inside sh -c 'okapi-admin --json store list' 2>/dev/null | grep -q '"messages": *[1-9]'; then delivered=yes; break; fi
-    sleep 1
+say "boot the container (systemd as PID 1, private network)"
+systemd-nspawn --quiet --boot --register=no --keep-unit --private-network -D "$root" \
+    --machine=okapi-distro >"$logs/console.log" 2>&1 </dev/null &
+nspawn_pid=$!
+deadline=$(($(date +%s) + 30))
+until pid1=$(find_pid1); do
+    kill -0 "$nspawn_pid" 2>/dev/null || { cat "$logs/console.log" >&2; fail "systemd-nspawn exited"; }
+    [ "$(date +%s)" -lt "$deadline" ] || fail "no PID 1 in the container after 30 s"
+    sleep 0.2
 done
-[ -n "$delivered" ] || die "no message in alice's store"
-echo "apt install to first delivered mail: $(( $(date +%s) - t_install )) s"
+[ "$(inside cat /proc/1/comm)" = systemd ] || fail "PID 1 in the container is not systemd"
+# PID 1 answers on its bus only once it has set it up: ask until it does.
+state=
+deadline=$(($(date +%s) + 120))
+while :; do
+    state=$(inside systemctl is-system-running --wait 2>/dev/null || true)
+    case $state in running | degraded | maintenance | stopping | offline) break ;; esac
+    [ "$(date +%s)" -lt "$deadline" ] || break
+    sleep 0.5
+done
+say "system state: $state"
+[ "$state" = running ] || [ "$state" = degraded ] || fail "the container did not boot (state $state)"
+wait_for 60 "MariaDB to answer" inside mariadb-admin ping
+inside systemctl is-active --quiet apache2 postfix || fail "apache2 or postfix is not running"
 
-say "Apache"
-inside curl -fsS http://127.0.0.1/webapp/ | grep -q okapi || die "/webapp"
-inside curl -fsS 'http://127.0.0.1/okapi?wsdl' | grep -q definitions || die "/okapi?wsdl through Apache"
+# --- install --------------------------------------------------------------------
 
-say "reload and journal"
-inside systemctl reload okapi-server || die "reload"
-inside sh -c 'journalctl -u okapi-server -o json --no-pager | grep -q "\"SYSLOG_IDENTIFIER\" *: *\"okapi-server\""' || die "journal"
+say "apt-get install okapi-server okapi-webapp (no network: from the pre-downloaded archives)"
+t_install=$(date +%s.%N)
+inside apt-get install -y -q "${debs_in[@]}" >"$logs/install.log" 2>&1 ||
+    { tail -n 40 "$logs/install.log" >&2; fail "apt-get install of the okapi packages"; }
+t_installed=$(date +%s.%N)
+figure apt_install_seconds "$(echo "$t_installed - $t_install" | bc)"
 
-if [ -n "${OKAPI_UPGRADE_DEB:-}" ]; then
-    say "upgrade"
-    inside sh -c 'apt-get install -y -q /upgrade/*.deb' >/dev/null
-    inside sh -c 'okapi-admin --json store list' | grep -q '"messages": *[1-9]' || die "messages lost in the upgrade"
-fi
+say "units: the sockets are enabled and listening"
+for unit in okapi-server.socket okapi-server-lmtp.socket okapi-server-local.socket okapi-server-lmtp-local.socket; do
+    inside systemctl is-enabled --quiet "$unit" || fail "$unit is not enabled"
+    inside systemctl is-active --quiet "$unit" || fail "$unit is not active"
+done
 
-say "purge"
-inside sh -c 'echo "okapi-server okapi-server/dbconfig-remove boolean true" | debconf-set-selections; echo "okapi-server okapi-server/purge boolean true" | debconf-set-selections'
-inside apt-get purge -y -q okapi-webapp okapi-server >/dev/null
-inside sh -c '! systemctl is-active --quiet okapi-server.service okapi-server.socket' || die "units still active"
-inside sh -c '! test -e /etc/okapi && ! test -e /var/lib/okapi && ! getent passwd okapi' || die "purge left files or the user"
-inside sh -c '[ "$(postconf -n -h virtual_transport)" != lmtp:inet:127.0.0.1:2003 ]' || die "Postfix not restored"
+say "the database settings dbconfig-common wrote"
+inside test -f /etc/okapi/server.cfg.d/00-database.cfg || fail "no /etc/okapi/server.cfg.d/00-database.cfg"
+inside grep -q '^database_url = mysql://okapi@' /etc/okapi/server.cfg.d/00-database.cfg ||
+    fail "00-database.cfg has no MySQL database_url: $(inside cat /etc/okapi/server.cfg.d/00-database.cfg)"
+[ "$(inside stat -c '%U:%G %a' /etc/okapi/database-password)" = "root:okapi 640" ] ||
+    fail "/etc/okapi/database-password is not root:okapi 0640"
+inside mariadb -N -e 'SHOW DATABASES' | grep -qx okapi || fail "no okapi database in MariaDB"
 
-echo "passed in $(( $(date +%s) - start )) s"
+say "okapi-admin user add (starts the service through the local socket)"
+printf 'distro-secret-1\n' | inside okapi-admin user add alice --address alice@example.org --name 'Alice Distro' ||
+    fail "okapi-admin user add"
+inside systemctl is-active --quiet okapi-server.service || fail "okapi-server.service is not active"
+inside mariadb -N -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='okapi'" |
+    grep -qv '^0$' || fail "okapi's tables are not in MariaDB"
+
+say "Postfix is pointed at okapi"
+[ "$(inside postconf -h virtual_transport)" = lmtp:inet:127.0.0.1:2003 ] || fail "virtual_transport not set"
+[ "$(inside postconf -h virtual_mailbox_domains)" = example.org ] || fail "virtual_mailbox_domains not set"
+
+# The API through Apache: logon, the Inbox, its messages.
+api() { curl_in -f -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1/api/v1/$1"; }
+logon() {
+    session=$(api logon '{"user":"alice","password":"distro-secret-1"}' | jq -r .session) ||
+        fail "logon through Apache"
+    [ -n "$session" ] || fail "logon through Apache: no session"
+    inbox=$(api getStore "{\"session\":\"$session\"}" | jq -r .inbox) || fail "getStore through Apache"
+    [ -n "$inbox" ] || fail "getStore: no Inbox"
+}
+inbox_subjects() {
+    api queryRows "{\"session\":\"$session\",\"folder\":\"$inbox\",\"columns\":[\"PR_SUBJECT\"]}" |
+        jq -r '.rows[] | (.PR_SUBJECT // .props.PR_SUBJECT // empty)'
+}
+has_subject() { inbox_subjects | grep -qxF "$1"; }
+
+say "a mail through Postfix to alice@example.org, read back through Apache"
+logon
+inside sh -c 'printf "From: root@mail.example.org\nTo: alice@example.org\nSubject: distro test 1\n\nhello from postfix\n" |
+    /usr/sbin/sendmail -f root@mail.example.org alice@example.org' || fail "sendmail"
+deadline=$(($(date +%s) + 60))
+until has_subject "distro test 1"; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "the mail did not reach alice's Inbox within 60 s"
+    sleep 0.2
+done
+t_delivered=$(date +%s.%N)
+figure install_to_first_mail_seconds "$(echo "$t_delivered - $t_install" | bc)"
+
+say "the web app and the SOAP endpoint through Apache"
+# Whole answers first: grep -q stopping early would fail curl (pipefail).
+page=$(curl_in -f http://127.0.0.1/webapp/) || fail "/webapp/ through Apache"
+grep -qi okapi <<<"$page" || fail "/webapp/ through Apache is not okapi's page"
+wsdl=$(curl_in -f 'http://127.0.0.1/okapi?wsdl') || fail "/okapi?wsdl through Apache"
+grep -q 'definitions' <<<"$wsdl" || fail "/okapi?wsdl through Apache is no WSDL"
+inside apache2ctl -M 2>/dev/null | grep -q proxy_http_module || fail "mod_proxy_http not enabled"
+
+say "systemctl reload okapi-server"
+pid_before=$(inside systemctl show -P MainPID okapi-server.service)
+since=$(inside date '+%Y-%m-%d %H:%M:%S')
+inside systemctl reload okapi-server.service || fail "systemctl reload"
+[ "$(inside systemctl show -P MainPID okapi-server.service)" = "$pid_before" ] || fail "reload restarted the server"
+inside systemctl is-active --quiet okapi-server.service || fail "not active after the reload"
+wait_for 10 "the reload in the journal" \
+    sh -c "nsenter -t $pid1 -a journalctl -u okapi-server --since '$since' --no-pager | grep -qi reload"
+
+say "journalctl -u okapi-server -o json: okapi's structured fields"
+inside journalctl -u okapi-server -o json --no-pager >"$logs/journal-okapi.json"
+for field in OKAPI_USER OKAPI_SESSION OKAPI_REMOTE OKAPI_MESSAGE_ID; do
+    jq -se --arg f "$field" 'any(.[]; has($f))' "$logs/journal-okapi.json" >/dev/null ||
+        fail "no $field in the journal of okapi-server (see $logs/journal-okapi.json)"
+done
+grep -q '"SYSLOG_IDENTIFIER":"okapi-server"' "$logs/journal-okapi.json" || fail "no SYSLOG_IDENTIFIER=okapi-server"
+
+say "upgrade to $(basename "$upgrade_deb")"
+inside sh -c 'printf "From: root@mail.example.org\nSubject: distro test 2\n\nsecond\n" |
+    /usr/sbin/sendmail -f root@mail.example.org alice@example.org'
+wait_for 60 "the second mail" has_subject "distro test 2"
+count_before=$(inbox_subjects | wc -l)
+pid_before=$(inside systemctl show -P MainPID okapi-server.service)
+inside apt-get install -y -q "$upgrade_in" >"$logs/upgrade.log" 2>&1 ||
+    { tail -n 40 "$logs/upgrade.log" >&2; fail "apt-get install of the upgrade"; }
+new_version=$(dpkg-deb -f "$upgrade_deb" Version)
+# shellcheck disable=SC2016 # ${Version} is dpkg-query's, not the shell's
+[ "$(inside dpkg-query -W -f '${Version}' okapi-server)" = "$new_version" ] || fail "okapi-server is not at $new_version"
+inside systemctl is-active --quiet okapi-server.service || fail "okapi-server is not active after the upgrade"
+[ "$(inside systemctl show -P MainPID okapi-server.service)" != "$pid_before" ] || fail "the upgrade did not restart the server"
+logon
+count_after=$(inbox_subjects | wc -l)
+[ "$count_after" -eq "$count_before" ] || fail "the Inbox had $count_before messages before the upgrade, $count_after after"
+has_subject "distro test 1" || fail "the first message is missing after the upgrade"
+has_subject "distro test 2" || fail "the second message is missing after the upgrade"
+inside sh -c 'printf "Subject: distro test 3\n\nafter the upgrade\n" | /usr/sbin/sendmail alice@example.org'
+wait_for 60 "a mail after the upgrade" has_subject "distro test 3"
+
+say "apt-get purge (dbconfig-common asked to drop the database)"
+setup_answers='okapi-server okapi-server/dbconfig-remove boolean true
+okapi-server okapi-server/purge boolean true'
+printf '%s\n' "$setup_answers" | inside debconf-set-selections
+inside apt-get purge -y -q okapi-webapp okapi-server >"$logs/purge.log" 2>&1 ||
+    { tail -n 40 "$logs/purge.log" >&2; fail "apt-get purge"; }
+for unit in okapi-server.service okapi-server.socket okapi-server-lmtp.socket okapi-server-local.socket okapi-server-lmtp-local.socket; do
+    ! inside systemctl is-active --quiet "$unit" || fail "$unit is still active after the purge"
+done
+for path in /etc/okapi /var/lib/okapi /var/log/okapi /run/okapi /usr/sbin/okapi-server \
+    /etc/apache2/conf-available/okapi-webapp.conf /etc/apache2/conf-enabled/okapi-webapp.conf; do
+    ! inside test -e "$path" || fail "$path is still there after the purge"
+done
+! inside getent passwd okapi >/dev/null || fail "the okapi user is still there after the purge"
+! inside getent group okapi >/dev/null || fail "the okapi group is still there after the purge"
+! inside mariadb -N -e 'SHOW DATABASES' | grep -qx okapi || fail "the okapi database is still there"
+# dbconfig-common revokes the account's rights and leaves the account itself
+# (its "dropuser" is a REVOKE: an account may be shared); no right may remain.
+[ "$(inside mariadb -N -e "SELECT COUNT(*) FROM mysql.db WHERE User='okapi' OR Db='okapi'")" = 0 ] ||
+    fail "the okapi MySQL account still has rights after the purge"
+[ -z "$(inside postconf -n -h virtual_transport)" ] || fail "Postfix's virtual_transport was not restored"
+[ -z "$(inside postconf -n -h virtual_mailbox_domains)" ] || fail "Postfix's virtual_mailbox_domains was not restored"
+inside systemctl is-active --quiet apache2 || fail "apache2 stopped after the purge"
+inside dpkg -l | awk '$2 ~ /^okapi/ { found = 1 } END { exit found }' || fail "dpkg still lists an okapi package"
+
+say "passed"
+figure distro_test_seconds "$(($(date +%s) - started))"

@@ -1,4 +1,7 @@
 #!/bin/sh
+# The debconf and postfix stubs and the variables below are used by the
+# functions eval'd from the postinst, which shellcheck cannot see.
+# shellcheck disable=SC2034,SC2317
 # The Postfix part of okapi-server's maintainer scripts, against a throwaway
 # Postfix configuration (MAIL_CONFIG): postinst records the old values and
 # points Postfix at okapi; a second configure with other domains keeps the
@@ -45,7 +48,7 @@ expect "main.cf restored" "$(cat "$MAIL_CONFIG/main.cf")" "$(cat "$tmp/main.cf.o
 
 # A value the administrator changed after okapi is left alone.
 configure_postfix
-postconf -e virtual_transport=smtp:[relay.example.net]
+postconf -e 'virtual_transport=smtp:[relay.example.net]'
 restore_postfix
 expect "admin's later change kept" "$(postconf -h virtual_transport)" "smtp:[relay.example.net]"
 expect "okapi's domain list removed" "$(postconf -n -h virtual_mailbox_domains)" ""

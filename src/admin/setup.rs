@@ -1,0 +1,780 @@
+//! `okapi-admin setup database|apache|postfix`: the host-side configuration that the packages
+//! do at install time, as commands an administrator (or an RPM scriptlet, or a Debian
+//! maintainer script) can run again.
+//!
+//! Unlike every other okapi-admin command these never talk to okapi-server: they run the
+//! neighbours' own tools (`mysql`, `a2enmod`/`a2enconf`, `apachectl`, `postconf`) and write files
+//! under `/etc/okapi` and `/var/lib/okapi`. Each task is split in two: a pure *plan* (the SQL, the
+//! settings file, the commands, the Postfix changes), unit-tested below, and a small runner that
+//! carries the plan out. `--dry-run` prints the plan instead.
+//!
+//! The Postfix record (`/var/lib/okapi/postfix-changes`) has the format the Debian maintainer
+//! scripts use, one `key<TAB>old<TAB>new` line per setting, `old` empty when main.cf did not set
+//! the key, so that either side can undo what the other did.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Stdio};
+
+/// Where the Debian packages and this command record Postfix's previous settings.
+pub(crate) const POSTFIX_STATE: &str = "/var/lib/okapi/postfix-changes";
+/// The transport okapi's packages give Postfix: okapi-server's LMTP listener on loopback.
+/// (Postfix's lmtp client runs chrooted on Debian, where /run/okapi/lmtp.sock is out of reach.)
+pub(crate) const LMTP_TRANSPORT: &str = "lmtp:inet:127.0.0.1:2003";
+/// The drop-in directory server.cfg reads after itself.
+pub(crate) const CONFIG_DIR: &str = "/etc/okapi/server.cfg.d";
+/// The database password file the generated settings name.
+pub(crate) const PASSWORD_FILE: &str = "/etc/okapi/database-password";
+
+/// One setup task, as parsed from the command line.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Task {
+    /// `setup database`.
+    Database(Database),
+    /// `setup apache`.
+    Apache {
+        /// Print the commands instead of running them.
+        dry_run: bool,
+    },
+    /// `setup postfix`.
+    Postfix(Postfix),
+}
+
+/// Arguments of `setup database`.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Database {
+    /// Database server host (`localhost`: the local server).
+    pub host: Name,
+    /// Port, when not MySQL's default.
+    pub port: Option<u16>,
+    /// Database name.
+    pub name: Name,
+    /// Database user.
+    pub user: Name,
+    /// The host part of the account created (`localhost`, or `%` for a remote server).
+    pub grant_host: Name,
+    /// Where the password is, or is to be written.
+    pub password_file: PathBuf,
+    /// Create the database and the account with the local `mysql` client.
+    pub create: bool,
+    /// Where `00-database.cfg` goes.
+    pub config_dir: PathBuf,
+    /// Print instead of doing.
+    pub dry_run: bool,
+}
+
+/// Arguments of `setup postfix`.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Postfix {
+    /// The mail domains delivered to okapi; empty with `--undo`.
+    pub domains: Vec<Name>,
+    /// Postfix's transport to okapi.
+    pub transport: String,
+    /// The record of the previous values.
+    pub state: PathBuf,
+    /// Put the recorded values back instead.
+    pub undo: bool,
+    /// Print instead of doing.
+    pub dry_run: bool,
+}
+
+/// A database, user or host name, or a mail domain: letters, digits and `._-%` only, so that it
+/// needs no quoting in SQL, in a URL, in main.cf or on a command line.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Name(String);
+
+impl Name {
+    /// Checks `s`; the error says which characters are allowed.
+    pub(crate) fn parse(what: &str, s: &str) -> Result<Name, String> {
+        let ok = !s.is_empty()
+            && s.len() <= 255
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '%'));
+        if ok {
+            Ok(Name(s.to_string()))
+        } else {
+            Err(format!(
+                "{what} {s:?} is not usable: only letters, digits, '.', '_', '-' and '%' are accepted"
+            ))
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why a setup task failed.
+#[derive(Debug)]
+pub(crate) enum SetupError {
+    /// A program could not be started, or it failed.
+    Program {
+        /// The command line.
+        command: String,
+        /// What happened: its exit status and stderr, or why it did not start.
+        detail: String,
+    },
+    /// A file could not be read or written.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The host is not set up the way the task needs.
+    Unsupported(String),
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::Program { command, detail } => write!(f, "{command}: {detail}"),
+            SetupError::File { path, source } => write!(f, "{}: {source}", path.display()),
+            SetupError::Unsupported(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+/// Runs `task`, reporting each step on `out`.
+pub(crate) fn run(task: &Task, out: &mut impl Write) -> Result<(), SetupError> {
+    match task {
+        Task::Database(d) => database(d, out),
+        Task::Apache { dry_run } => apache(*dry_run, out),
+        Task::Postfix(p) => postfix(p, out),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// database
+
+/// The statements that create the database (utf8mb4) and the account, and (re)set its password.
+/// Names are [`Name`]s; the password is quoted for a MySQL string literal.
+pub(crate) fn database_sql(d: &Database, password: &str) -> String {
+    let pw = sql_string(password);
+    let account = format!("'{}'@'{}'", d.user, d.grant_host);
+    format!(
+        "CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;\n\
+         CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {pw};\n\
+         ALTER USER {account} IDENTIFIED BY {pw};\n\
+         GRANT ALL PRIVILEGES ON `{db}`.* TO {account};\n\
+         FLUSH PRIVILEGES;\n",
+        db = d.name,
+    )
+}
+
+/// A MySQL string literal.
+fn sql_string(s: &str) -> String {
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' => q.push_str("''"),
+            '\\' => q.push_str("\\\\"),
+            '\0' => q.push_str("\\0"),
+            c => q.push(c),
+        }
+    }
+    q.push('\'');
+    q
+}
+
+/// The settings file server.cfg reads from its drop-in directory.
+pub(crate) fn database_include(d: &Database) -> String {
+    let port = d.port.map(|p| format!(":{p}")).unwrap_or_default();
+    format!(
+        "# okapi-server's database, written by \"okapi-admin setup database\".\n\
+         # The password is in {pw} (root:okapi 0640).\n\
+         database_url = mysql://{user}@{host}{port}/{name}\n\
+         database_password_file = {pw}\n",
+        user = d.user,
+        host = d.host,
+        name = d.name,
+        pw = d.password_file.display(),
+    )
+}
+
+/// A new random password: 32 letters and digits.
+fn new_password() -> String {
+    use rand::Rng as _;
+    use rand::distr::Alphanumeric;
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
+}
+
+fn database(d: &Database, out: &mut impl Write) -> Result<(), SetupError> {
+    let include = d.config_dir.join("00-database.cfg");
+    let existing = match std::fs::read_to_string(&d.password_file) {
+        Ok(s) => s.lines().next().map(str::to_string).filter(|l| !l.is_empty()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(SetupError::File {
+                path: d.password_file.clone(),
+                source,
+            });
+        }
+    };
+    let password = existing.clone().unwrap_or_else(new_password);
+    if d.dry_run {
+        say(out, &format!("# would write {}:", include.display()));
+        say(out, &database_include(d));
+        if existing.is_none() {
+            say(
+                out,
+                &format!("# would write a new password to {}", d.password_file.display()),
+            );
+        }
+        if d.create {
+            say(out, "# would run mysql with:");
+            say(out, &database_sql(d, "PASSWORD"));
+        }
+        return Ok(());
+    }
+    if existing.is_none() {
+        write_private(&d.password_file, &format!("{password}\n"))?;
+        say(out, &format!("wrote a new password to {}", d.password_file.display()));
+    }
+    if d.create {
+        // The local client as root: the unix socket and MariaDB's unix_socket authentication.
+        run_program("mysql", &["--batch"], Some(&database_sql(d, &password)))?;
+        say(
+            out,
+            &format!(
+                "created database {} and account '{}'@'{}'",
+                d.name, d.user, d.grant_host
+            ),
+        );
+    }
+    std::fs::create_dir_all(&d.config_dir).map_err(|source| SetupError::File {
+        path: d.config_dir.clone(),
+        source,
+    })?;
+    write_private(&include, &database_include(d))?;
+    say(
+        out,
+        &format!(
+            "wrote {}; restart okapi-server to use it (systemctl restart okapi-server)",
+            include.display()
+        ),
+    );
+    Ok(())
+}
+
+/// Writes `text` to `path` through a temporary file, mode 0640 and group okapi when that group
+/// exists (the server reads these files; others must not).
+fn write_private(path: &Path, text: &str) -> Result<(), SetupError> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let err = |source| SetupError::File {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension("new");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o640)
+        .open(&tmp)
+        .map_err(err)?;
+    f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(err)?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o640)).map_err(err)?;
+    if let Ok(Some(group)) = nix::unistd::Group::from_name("okapi") {
+        std::os::unix::fs::chown(&tmp, None, Some(group.gid.as_raw())).map_err(err)?;
+    }
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+// ---------------------------------------------------------------------------------------------
+// apache
+
+/// How Apache is laid out on this host.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum ApacheLayout {
+    /// Debian: `/etc/apache2/conf-available`, a2enmod and a2enconf.
+    Debian,
+    /// Fedora, RHEL, SUSE-like: `/etc/httpd/conf.d`, read as it is; modules in conf.modules.d.
+    Httpd,
+}
+
+impl ApacheLayout {
+    /// Finds the layout under `etc` (`/etc`).
+    pub(crate) fn detect(etc: &Path) -> Option<ApacheLayout> {
+        if etc.join("apache2/conf-available").is_dir() {
+            Some(ApacheLayout::Debian)
+        } else if etc.join("httpd/conf.d").is_dir() {
+            Some(ApacheLayout::Httpd)
+        } else {
+            None
+        }
+    }
+}
+
+/// The commands that enable okapi's Apache configuration, then check it and reload Apache.
+pub(crate) fn apache_plan(layout: ApacheLayout) -> Vec<Vec<&'static str>> {
+    match layout {
+        ApacheLayout::Debian => vec![
+            vec!["a2enmod", "-q", "proxy", "proxy_http", "headers"],
+            vec!["a2enconf", "-q", "okapi-webapp"],
+            vec!["apache2ctl", "configtest"],
+            vec!["systemctl", "try-reload-or-restart", "apache2.service"],
+        ],
+        // The httpd package loads mod_proxy, mod_proxy_http and mod_headers by default and
+        // reads every file in conf.d: nothing to enable.
+        ApacheLayout::Httpd => vec![
+            vec!["apachectl", "configtest"],
+            vec!["systemctl", "try-reload-or-restart", "httpd.service"],
+        ],
+    }
+}
+
+fn apache(dry_run: bool, out: &mut impl Write) -> Result<(), SetupError> {
+    let layout = ApacheLayout::detect(Path::new("/etc")).ok_or_else(|| {
+        SetupError::Unsupported(
+            "no Apache here: neither /etc/apache2/conf-available nor /etc/httpd/conf.d exists; \
+             install apache2 (Debian) or httpd (RPM) and the okapi-webapp package first"
+                .into(),
+        )
+    })?;
+    let conf = match layout {
+        ApacheLayout::Debian => "/etc/apache2/conf-available/okapi-webapp.conf",
+        ApacheLayout::Httpd => "/etc/httpd/conf.d/okapi-webapp.conf",
+    };
+    if !dry_run && !Path::new(conf).exists() {
+        return Err(SetupError::Unsupported(format!(
+            "{conf} is missing: install the okapi-webapp package"
+        )));
+    }
+    for argv in apache_plan(layout) {
+        if dry_run {
+            say(out, &argv.join(" "));
+        } else {
+            run_program(argv[0], &argv[1..], None)?;
+            say(out, &format!("ran {}", argv.join(" ")));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// postfix
+
+/// One change to main.cf.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum PostconfChange {
+    /// `postconf -e "key = value"`.
+    Set(String, String),
+    /// `postconf -X key`: back to Postfix's default.
+    Remove(String),
+}
+
+impl PostconfChange {
+    fn argv(&self) -> Vec<String> {
+        match self {
+            PostconfChange::Set(k, v) => vec!["-e".into(), format!("{k} = {v}")],
+            PostconfChange::Remove(k) => vec!["-X".into(), k.clone()],
+        }
+    }
+}
+
+/// One line of the record: the key, the value before okapi (empty: not set in main.cf), and the
+/// value okapi set.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Recorded {
+    key: String,
+    old: String,
+    new: String,
+}
+
+/// Reads the record; lines that do not have three tab-separated fields are skipped.
+pub(crate) fn parse_record(text: &str) -> Vec<Recorded> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, '\t');
+            let (key, old, new) = (f.next()?, f.next()?, f.next()?);
+            (!key.is_empty()).then(|| Recorded {
+                key: key.into(),
+                old: old.into(),
+                new: new.into(),
+            })
+        })
+        .collect()
+}
+
+fn format_record(record: &[Recorded]) -> String {
+    record
+        .iter()
+        .map(|r| format!("{}\t{}\t{}\n", r.key, r.old, r.new))
+        .collect()
+}
+
+/// What pointing Postfix at okapi changes, and the record to keep. `current` gives a key's value
+/// in main.cf (`postconf -n -h`), empty when unset. An existing record keeps its old values (the
+/// ones from before okapi's first change) and takes the new ones.
+pub(crate) fn postfix_plan(
+    domains: &[Name],
+    transport: &str,
+    record: Option<&str>,
+    current: impl Fn(&str) -> String,
+) -> (Vec<PostconfChange>, String) {
+    let domains = domains.iter().map(Name::as_str).collect::<Vec<_>>().join(" ");
+    let wanted = [
+        ("virtual_transport", transport.to_string()),
+        ("virtual_mailbox_domains", domains),
+    ];
+    let before = record.map(parse_record).unwrap_or_default();
+    let mut lines = Vec::new();
+    let mut changes = Vec::new();
+    for (key, new) in wanted {
+        let old = before
+            .iter()
+            .find(|r| r.key == key)
+            .map(|r| r.old.clone())
+            .unwrap_or_else(|| current(key));
+        changes.push(PostconfChange::Set(key.into(), new.clone()));
+        lines.push(Recorded {
+            key: key.into(),
+            old,
+            new,
+        });
+    }
+    (changes, format_record(&lines))
+}
+
+/// What undoing okapi's changes does: each recorded key whose value is still the one okapi set
+/// goes back to its old value (or to Postfix's default); a key changed since is left alone.
+pub(crate) fn postfix_undo_plan(record: &str, current: impl Fn(&str) -> String) -> Vec<PostconfChange> {
+    parse_record(record)
+        .into_iter()
+        .filter(|r| current(&r.key) == r.new)
+        .map(|r| {
+            if r.old.is_empty() {
+                PostconfChange::Remove(r.key)
+            } else {
+                PostconfChange::Set(r.key, r.old)
+            }
+        })
+        .collect()
+}
+
+fn postconf_value(key: &str) -> String {
+    match Process::new("postconf")
+        .args(["-n", "-h", key])
+        .stderr(Stdio::null())
+        .output()
+    {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => String::new(),
+    }
+}
+
+fn postfix(p: &Postfix, out: &mut impl Write) -> Result<(), SetupError> {
+    let record = match std::fs::read_to_string(&p.state) {
+        Ok(s) => Some(s),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(SetupError::File {
+                path: p.state.clone(),
+                source,
+            });
+        }
+    };
+    let (changes, new_record) = if p.undo {
+        let Some(record) = &record else {
+            say(out, &format!("nothing to undo: no record at {}", p.state.display()));
+            return Ok(());
+        };
+        (postfix_undo_plan(record, postconf_value), None)
+    } else {
+        let (c, r) = postfix_plan(&p.domains, &p.transport, record.as_deref(), postconf_value);
+        (c, Some(r))
+    };
+    for change in &changes {
+        let argv = change.argv();
+        if p.dry_run {
+            say(out, &format!("postconf {}", shell_words(&argv)));
+        } else {
+            let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+            run_program("postconf", &args, None)?;
+            say(out, &format!("ran postconf {}", shell_words(&argv)));
+        }
+    }
+    if p.dry_run {
+        return Ok(());
+    }
+    match new_record {
+        Some(r) => {
+            if let Some(dir) = p.state.parent() {
+                std::fs::create_dir_all(dir).map_err(|source| SetupError::File {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+            }
+            std::fs::write(&p.state, r).map_err(|source| SetupError::File {
+                path: p.state.clone(),
+                source,
+            })?;
+            say(out, &format!("recorded the previous values in {}", p.state.display()));
+        }
+        None => {
+            std::fs::remove_file(&p.state).map_err(|source| SetupError::File {
+                path: p.state.clone(),
+                source,
+            })?;
+        }
+    }
+    // A stopped Postfix reads main.cf when it starts; a running one is told now.
+    if Process::new("postfix")
+        .arg("status")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        run_program("postfix", &["reload"], None)?;
+        say(out, "ran postfix reload");
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+fn say(out: &mut impl Write, line: &str) {
+    // Progress lines only: a closed stdout must not stop a half-done setup.
+    let _ = writeln!(out, "{}", line.trim_end());
+}
+
+fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c)) {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs a program, with `input` on its stdin; its stderr becomes the error when it fails.
+fn run_program(program: &str, args: &[&str], input: Option<&str>) -> Result<(), SetupError> {
+    let command = std::iter::once(program)
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let fail = |detail: String| SetupError::Program {
+        command: command.clone(),
+        detail,
+    };
+    let mut child = Process::new(program)
+        .args(args)
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(format!("cannot start it: {e}")))?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        stdin
+            .write_all(text.as_bytes())
+            .map_err(|e| fail(format!("cannot write its input: {e}")))?;
+    }
+    let output = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Name {
+        Name::parse("name", s).unwrap()
+    }
+
+    fn db() -> Database {
+        Database {
+            host: n("localhost"),
+            port: None,
+            name: n("okapi"),
+            user: n("okapi"),
+            grant_host: n("localhost"),
+            password_file: PathBuf::from(PASSWORD_FILE),
+            create: true,
+            config_dir: PathBuf::from(CONFIG_DIR),
+            dry_run: false,
+        }
+    }
+
+    /// Names that would need quoting anywhere are refused with a reason.
+    #[test]
+    fn names_are_checked() {
+        assert!(Name::parse("database", "okapi_1").is_ok());
+        assert!(Name::parse("host", "db.example.org").is_ok());
+        for bad in ["", "a b", "x'y", "a`b", "a;b", "a/b", "ü"] {
+            let e = Name::parse("database", bad).unwrap_err();
+            assert!(e.contains("database") && e.contains("only letters"), "{e}");
+        }
+    }
+
+    /// The SQL creates a utf8mb4 database and an account, and quotes the password.
+    #[test]
+    fn database_sql_quotes_the_password() {
+        let sql = database_sql(&db(), r"a'b\c");
+        assert!(sql.contains("CREATE DATABASE IF NOT EXISTS `okapi` CHARACTER SET utf8mb4"));
+        assert!(sql.contains(r"CREATE USER IF NOT EXISTS 'okapi'@'localhost' IDENTIFIED BY 'a''b\\c';"));
+        assert!(sql.contains("GRANT ALL PRIVILEGES ON `okapi`.* TO 'okapi'@'localhost';"));
+        assert_eq!(sql.lines().count(), 5);
+    }
+
+    /// The settings file names the database without the password, which stays in its own file.
+    #[test]
+    fn database_include_keeps_the_password_out() {
+        let mut d = db();
+        assert!(database_include(&d).contains("\ndatabase_url = mysql://okapi@localhost/okapi\n"));
+        d.host = n("db.example.org");
+        d.port = Some(3307);
+        let text = database_include(&d);
+        assert!(text.contains("database_url = mysql://okapi@db.example.org:3307/okapi\n"));
+        assert!(text.contains("database_password_file = /etc/okapi/database-password\n"));
+        // It parses as okapi's configuration.
+        let c = crate::config::Config::from_text(&text, "00-database.cfg").unwrap();
+        assert_eq!(c.database_password_file, Some(PathBuf::from(PASSWORD_FILE)));
+    }
+
+    /// Generated passwords are long and differ.
+    #[test]
+    fn passwords_are_random() {
+        let (a, b) = (new_password(), new_password());
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    /// Debian's layout is enabled with a2enmod/a2enconf; httpd's conf.d needs only a check.
+    #[test]
+    fn apache_plans() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(ApacheLayout::detect(dir.path()), None);
+        std::fs::create_dir_all(dir.path().join("httpd/conf.d")).unwrap();
+        assert_eq!(ApacheLayout::detect(dir.path()), Some(ApacheLayout::Httpd));
+        std::fs::create_dir_all(dir.path().join("apache2/conf-available")).unwrap();
+        assert_eq!(ApacheLayout::detect(dir.path()), Some(ApacheLayout::Debian));
+
+        let debian = apache_plan(ApacheLayout::Debian);
+        assert_eq!(debian[0], ["a2enmod", "-q", "proxy", "proxy_http", "headers"]);
+        assert_eq!(debian[1], ["a2enconf", "-q", "okapi-webapp"]);
+        assert!(apache_plan(ApacheLayout::Httpd).iter().all(|c| c[0] != "a2enmod"));
+    }
+
+    /// The first setup records main.cf's values (empty when unset) in the Debian scripts'
+    /// format; a second one with other domains keeps the values from before okapi.
+    #[test]
+    fn postfix_records_the_values_before_okapi() {
+        let main_cf = |k: &str| match k {
+            "virtual_transport" => "virtual".to_string(),
+            _ => String::new(),
+        };
+        let (changes, record) = postfix_plan(&[n("example.org")], LMTP_TRANSPORT, None, main_cf);
+        assert_eq!(
+            changes,
+            [
+                PostconfChange::Set("virtual_transport".into(), LMTP_TRANSPORT.into()),
+                PostconfChange::Set("virtual_mailbox_domains".into(), "example.org".into()),
+            ]
+        );
+        assert_eq!(
+            record,
+            "virtual_transport\tvirtual\tlmtp:inet:127.0.0.1:2003\nvirtual_mailbox_domains\t\texample.org\n"
+        );
+
+        // Now main.cf holds okapi's values; the record must keep "virtual" and "".
+        let after = |k: &str| match k {
+            "virtual_transport" => LMTP_TRANSPORT.to_string(),
+            _ => "example.org".to_string(),
+        };
+        let (_, record2) = postfix_plan(
+            &[n("example.org"), n("example.net")],
+            LMTP_TRANSPORT,
+            Some(&record),
+            after,
+        );
+        assert_eq!(
+            record2,
+            "virtual_transport\tvirtual\tlmtp:inet:127.0.0.1:2003\n\
+             virtual_mailbox_domains\t\texample.org example.net\n"
+        );
+    }
+
+    /// Undo restores old values, removes keys okapi added, and leaves alone what an
+    /// administrator changed since.
+    #[test]
+    fn postfix_undo_restores_only_what_is_still_okapis() {
+        let record = "virtual_transport\tvirtual\tlmtp:inet:127.0.0.1:2003\n\
+                      virtual_mailbox_domains\t\texample.org\n\
+                      garbage line\n";
+        let untouched = |k: &str| match k {
+            "virtual_transport" => LMTP_TRANSPORT.to_string(),
+            _ => "example.org".to_string(),
+        };
+        assert_eq!(
+            postfix_undo_plan(record, untouched),
+            [
+                PostconfChange::Set("virtual_transport".into(), "virtual".into()),
+                PostconfChange::Remove("virtual_mailbox_domains".into()),
+            ]
+        );
+        let edited = |k: &str| match k {
+            "virtual_transport" => "lmtp:unix:private/dovecot-lmtp".to_string(),
+            _ => "example.org".to_string(),
+        };
+        assert_eq!(
+            postfix_undo_plan(record, edited),
+            [PostconfChange::Remove("virtual_mailbox_domains".into())]
+        );
+        assert_eq!(
+            PostconfChange::Set("k".into(), "a b".into()).argv(),
+            ["-e".to_string(), "k = a b".to_string()]
+        );
+    }
+
+    /// The Postfix part of the Debian postinst reads the record this module writes: same fields,
+    /// same separators (checked against the script's own awk and cut usage).
+    #[test]
+    fn record_format_matches_the_debian_scripts() {
+        let script = include_str!("../../debian/okapi-server.postinst");
+        assert!(script.contains(r"printf 'virtual_transport\t%s\t%s\n'"));
+        assert!(script.contains("cut -f1") && script.contains("cut -f2") && script.contains("cut -f3-"));
+        assert!(script.contains(LMTP_TRANSPORT));
+        assert!(script.contains(POSTFIX_STATE));
+    }
+
+    /// A failing program's stderr reaches the error.
+    #[test]
+    fn program_failures_carry_stderr() {
+        let e = run_program("sh", &["-c", "echo broken >&2; exit 3"], None).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("broken") && text.contains('3'), "{text}");
+        assert!(run_program("cat", &[], Some("input")).is_ok());
+        let e = run_program("/nonexistent/okapi-x", &[], None).unwrap_err();
+        assert!(e.to_string().contains("cannot start"), "{e}");
+    }
+}
