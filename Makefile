@@ -108,7 +108,9 @@ deb-webapp: check-scripts
 rpm-tarball:
 	mkdir -p $(RPMTOP)/SOURCES
 	tar -czf $(RPMTOP)/SOURCES/okapi-$(VERSION).tar.gz --exclude=./target --exclude=./.git \
-		--exclude=./okapi-dev --transform 's,^\.,okapi-$(VERSION),' .
+		--exclude=./okapi-dev --exclude=./fuzz/target --exclude=./fuzz/corpus --exclude=./fuzz/artifacts \
+		--exclude=./tests/browser/node_modules --exclude=./debian/cargo-deb \
+		--transform 's,^\.,okapi-$(VERSION),' .
 	cp systemd/sysusers.d/okapi.conf $(RPMTOP)/SOURCES/okapi.sysusers
 
 rpm: rpm-tarball man
