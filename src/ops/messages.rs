@@ -166,14 +166,8 @@ pub(crate) async fn attachment_for_download(
     entry_id: &str,
     num: i32,
 ) -> Result<crate::store::AttachmentRow, ApiError> {
-    let s = ctx.session(session)?;
-    let id = EntryId::message(entry_id)?;
-    let store = ctx.store();
-    let (f, r, _) = locate(store, &s, id).await?;
-    if r & rights::READ_ANY == 0 {
-        return Err(denied(&f, "read items"));
-    }
-    store
+    let id = readable_message(ctx, session, entry_id).await?;
+    ctx.store()
         .attachments_of(id)
         .await?
         .into_iter()
@@ -188,14 +182,19 @@ pub(crate) async fn message_for_display(
     session: &str,
     entry_id: &str,
 ) -> Result<crate::store::StoredMessage, ApiError> {
+    let id = readable_message(ctx, session, entry_id).await?;
+    Ok(ctx.store().load_message(id).await?)
+}
+
+/// The message an entry id names, once it is known that the session may read it.
+async fn readable_message(ctx: &Ctx, session: &str, entry_id: &str) -> Result<i64, ApiError> {
     let s = ctx.session(session)?;
     let id = EntryId::message(entry_id)?;
-    let store = ctx.store();
-    let (f, r, _) = locate(store, &s, id).await?;
+    let (f, r, _) = locate(ctx.store(), &s, id).await?;
     if r & rights::READ_ANY == 0 {
         return Err(denied(&f, "read items"));
     }
-    Ok(store.load_message(id).await?)
+    Ok(id)
 }
 
 fn parse_ids(ids: &[String]) -> Result<Vec<i64>, ApiError> {

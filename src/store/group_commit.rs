@@ -30,8 +30,7 @@ use std::sync::{Arc, OnceLock};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::blobs::hash_of;
-use super::folders::last_id;
-use super::messages::{Hot, split_hot};
+use super::messages::{Hot, MessageRow, insert_message_row, split_hot};
 use super::{Backend, FolderRow, MessageData, Result, Store, Tx};
 use crate::error::StoreError;
 use crate::props::{MSGFLAG_READ, encode_bag, now_micros};
@@ -412,35 +411,21 @@ impl Store {
         for m in group {
             let mut mine = Vec::with_capacity(m.targets.len());
             for t in &m.targets {
-                let h = &m.hot;
-                let res = sqlx::query(
-                    "INSERT INTO messages (store_id, folder_id, owner_id, message_class, subject, sender_name, \
-                     sender_address, received_at, sent_at, size, flags, importance, has_attach, internet_message_id, \
-                     conversation_topic, raw_blob, props, created_at, modified_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                let id = insert_message_row(
+                    &mut tx,
+                    &MessageRow {
+                        store_id: t.store_id,
+                        folder_id: t.folder_id,
+                        owner_id: t.owner_id,
+                        hot: &m.hot,
+                        size: m.size,
+                        has_attach: m.has_attach,
+                        raw_blob: m.raw_blob.as_deref(),
+                        bag: &m.bag,
+                        now,
+                    },
                 )
-                .bind(t.store_id)
-                .bind(t.folder_id)
-                .bind(t.owner_id)
-                .bind(&h.message_class)
-                .bind(&h.subject)
-                .bind(&h.sender_name)
-                .bind(&h.sender_address)
-                .bind(h.received_at)
-                .bind(h.sent_at)
-                .bind(m.size)
-                .bind(h.flags)
-                .bind(h.importance)
-                .bind(m.has_attach)
-                .bind(&h.internet_message_id)
-                .bind(&h.conversation_topic)
-                .bind(&m.raw_blob)
-                .bind(&m.bag)
-                .bind(now)
-                .bind(now)
-                .execute(&mut *tx)
                 .await?;
-                let id = last_id(&mut tx, &res).await?;
                 let f = folders.entry(t.folder_id).or_default();
                 f.0 += 1;
                 f.1 += m.unread;

@@ -103,6 +103,52 @@ pub struct StoredMessage {
     pub raw_blob: Option<String>,
 }
 
+/// One message row to insert: where it goes, its hot columns and its bag.
+pub(super) struct MessageRow<'a> {
+    pub store_id: i64,
+    pub folder_id: i64,
+    pub owner_id: Option<i64>,
+    pub hot: &'a Hot,
+    pub size: i64,
+    pub has_attach: i64,
+    pub raw_blob: Option<&'a str>,
+    pub bag: &'a [u8],
+    pub now: i64,
+}
+
+/// Inserts a message row and returns its id: the one statement that writes
+/// a new message, for the API's saves and delivery's group commits alike.
+pub(super) async fn insert_message_row(conn: &mut sqlx::AnyConnection, m: &MessageRow<'_>) -> Result<i64> {
+    let h = m.hot;
+    let res = sqlx::query(
+        "INSERT INTO messages (store_id, folder_id, owner_id, message_class, subject, sender_name, sender_address, \
+         received_at, sent_at, size, flags, importance, has_attach, internet_message_id, conversation_topic, \
+         raw_blob, props, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(m.store_id)
+    .bind(m.folder_id)
+    .bind(m.owner_id)
+    .bind(&h.message_class)
+    .bind(&h.subject)
+    .bind(&h.sender_name)
+    .bind(&h.sender_address)
+    .bind(h.received_at)
+    .bind(h.sent_at)
+    .bind(m.size)
+    .bind(h.flags)
+    .bind(h.importance)
+    .bind(m.has_attach)
+    .bind(&h.internet_message_id)
+    .bind(&h.conversation_topic)
+    .bind(m.raw_blob)
+    .bind(m.bag)
+    .bind(m.now)
+    .bind(m.now)
+    .execute(&mut *conn)
+    .await?;
+    last_id(conn, &res).await
+}
+
 /// The hot columns of a message row, in column order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Hot {
@@ -285,34 +331,21 @@ impl Store {
             bag_bytes.len() as i64 + data.new_attachments.iter().map(|a| a.data.len() as i64).sum::<i64>()
         };
         let has_attach = i64::from(!data.new_attachments.is_empty());
-        let now = now_micros();
-        let res = sqlx::query(
-            "INSERT INTO messages (store_id, folder_id, owner_id, message_class, subject, sender_name, sender_address, \
-             received_at, sent_at, size, flags, importance, has_attach, internet_message_id, conversation_topic, \
-             raw_blob, props, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        let id = insert_message_row(
+            tx,
+            &MessageRow {
+                store_id,
+                folder_id: folder,
+                owner_id: owner,
+                hot: &hot,
+                size,
+                has_attach,
+                raw_blob: raw_blob.as_deref(),
+                bag: &bag_bytes,
+                now: now_micros(),
+            },
         )
-        .bind(store_id)
-        .bind(folder)
-        .bind(owner)
-        .bind(&hot.message_class)
-        .bind(&hot.subject)
-        .bind(&hot.sender_name)
-        .bind(&hot.sender_address)
-        .bind(hot.received_at)
-        .bind(hot.sent_at)
-        .bind(size)
-        .bind(hot.flags)
-        .bind(hot.importance)
-        .bind(has_attach)
-        .bind(&hot.internet_message_id)
-        .bind(&hot.conversation_topic)
-        .bind(&raw_blob)
-        .bind(bag_bytes)
-        .bind(now)
-        .bind(now)
-        .execute(&mut **tx)
         .await?;
-        let id = last_id(tx, &res).await?;
         if let Some(rcpts) = &data.recipients {
             write_recipients(tx, id, rcpts).await?;
         }

@@ -11,7 +11,7 @@
 // mount the view again for every click on "next".
 
 import { h, replace, field, uid, ensureStylesheet, reportError, confirmed, openDialog, loading, setHash } from "./pim-ui.js";
-import { APPOINTMENT, resolveNamed, prop } from "./pim-props.js";
+import { APPOINTMENT, tagLoader, prop } from "./pim-props.js";
 import {
   startOfDay, addDays, addMonths, startOfWeek, startOfMonth, sameDay, ymd, parseYmd,
   toLocalInput, fromLocalInput, toIso, fromIso, formatTime, formatHour, weekdayShort, formatFull,
@@ -113,17 +113,8 @@ export async function mount(container, ctx) {
   }
 
   // ---- data ----------------------------------------------------------------
-  let tagsPromise = null;
-  /** The appointment tags, resolved once; a failure is retried on the next call. */
-  function ensureTags() {
-    if (!tagsPromise) {
-      tagsPromise = resolveNamed(ctx, APPOINTMENT).then((t) => (state.tags = t), (e) => {
-        tagsPromise = null;
-        throw e;
-      });
-    }
-    return tagsPromise;
-  }
+  /** The view's tags, resolved once; a failure is retried on the next call. */
+  const ensureTags = tagLoader(ctx, APPOINTMENT, (t) => (state.tags = t));
 
   async function load() {
     renderHeader();

@@ -8,7 +8,7 @@
 // place; the shell's routeChanged hook handles back and forward.
 
 import { h, replace, field, ensureStylesheet, reportError, confirmed, loading, emptyState, arrowKeys, setHash, debounce } from "./pim-ui.js";
-import { CONTACT, resolveNamed, prop } from "./pim-props.js";
+import { CONTACT, tagLoader, prop } from "./pim-props.js";
 
 const FIELDS = [
   // [key, label, tag or named key, input type]
@@ -69,17 +69,8 @@ export async function mount(container, ctx) {
     }
   });
 
-  let tagsPromise = null;
-  /** The contact tags, resolved once; a failure is retried on the next call. */
-  function ensureTags() {
-    if (!tagsPromise) {
-      tagsPromise = resolveNamed(ctx, CONTACT).then((t) => (state.tags = t), (e) => {
-        tagsPromise = null;
-        throw e;
-      });
-    }
-    return tagsPromise;
-  }
+  /** The view's tags, resolved once; a failure is retried on the next call. */
+  const ensureTags = tagLoader(ctx, CONTACT, (t) => (state.tags = t));
 
   async function load() {
     const seq = ++state.seq;

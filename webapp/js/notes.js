@@ -7,7 +7,7 @@
 // Route: #/notes.
 
 import { h, replace, ensureStylesheet, reportError, confirmed, openDialog, loading, emptyState, debounce } from "./pim-ui.js";
-import { NOTE, resolveNamed, prop } from "./pim-props.js";
+import { NOTE, tagLoader, prop } from "./pim-props.js";
 import { fromIso, formatDateTime } from "./pim-dates.js";
 
 /** PidLidNoteColor values and their names. */
@@ -37,17 +37,8 @@ export async function mount(container, ctx) {
   replace(container, root);
   grid.addEventListener("keydown", gridKeys);
 
-  let tagsPromise = null;
-  /** The note tags, resolved once; a failure is retried on the next call. */
-  function ensureTags() {
-    if (!tagsPromise) {
-      tagsPromise = resolveNamed(ctx, NOTE).then((t) => (state.tags = t), (e) => {
-        tagsPromise = null;
-        throw e;
-      });
-    }
-    return tagsPromise;
-  }
+  /** The view's tags, resolved once; a failure is retried on the next call. */
+  const ensureTags = tagLoader(ctx, NOTE, (t) => (state.tags = t));
 
   async function load() {
     const seq = ++state.seq;

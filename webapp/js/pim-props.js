@@ -126,3 +126,30 @@ export function prop(props, tag) {
   for (const k of Object.keys(props)) if (k.toLowerCase() === lower) return props[k];
   return undefined;
 }
+
+/**
+ * A loader for one view's tags: resolves them on first use, hands them to
+ * `onResolved`, and after a failure tries again on the next call.
+ * @param {{names?: {tags: Function}, api: {call: Function}}} ctx
+ * @param {Object} defs the view's property definitions
+ * @param {(tags: Object) => void} onResolved
+ * @returns {() => Promise<Object>}
+ */
+export function tagLoader(ctx, defs, onResolved) {
+  let pending = null;
+  return function ensureTags() {
+    if (!pending) {
+      pending = resolveNamed(ctx, defs).then(
+        (t) => {
+          onResolved(t);
+          return t;
+        },
+        (e) => {
+          pending = null;
+          throw e;
+        },
+      );
+    }
+    return pending;
+  };
+}

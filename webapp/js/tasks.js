@@ -7,7 +7,7 @@
 // Route: #/tasks.
 
 import { h, replace, field, ensureStylesheet, reportError, confirmed, openDialog, loading, emptyState, arrowKeys } from "./pim-ui.js";
-import { TASK, TASK_STATUS, resolveNamed, prop } from "./pim-props.js";
+import { TASK, TASK_STATUS, tagLoader, prop } from "./pim-props.js";
 import { startOfDay, ymd, fromLocalInput, toIso, fromIso, formatDate, dayDiff } from "./pim-dates.js";
 
 const FILTERS = [["active", "Active"], ["completed", "Completed"], ["all", "All"]];
@@ -51,17 +51,8 @@ export async function mount(container, ctx) {
   replace(container, root);
   arrowKeys(list, ".pim-task-open");
 
-  let tagsPromise = null;
-  /** The task tags, resolved once; a failure is retried on the next call. */
-  function ensureTags() {
-    if (!tagsPromise) {
-      tagsPromise = resolveNamed(ctx, TASK).then((t) => (state.tags = t), (e) => {
-        tagsPromise = null;
-        throw e;
-      });
-    }
-    return tagsPromise;
-  }
+  /** The view's tags, resolved once; a failure is retried on the next call. */
+  const ensureTags = tagLoader(ctx, TASK, (t) => (state.tags = t));
 
   async function load() {
     const seq = ++state.seq;
