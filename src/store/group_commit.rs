@@ -30,7 +30,7 @@ use std::sync::{Arc, OnceLock};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::blobs::hash_of;
-use super::messages::{Hot, MessageRow, insert_message_row, split_hot};
+use super::messages::{Hot, MessageRow, insert_message_row, new_message_columns};
 use super::{Backend, FolderRow, MessageData, Result, Store, Tx};
 use crate::error::StoreError;
 use crate::props::{MSGFLAG_READ, encode_bag, now_micros};
@@ -312,16 +312,7 @@ impl Store {
         targets: &[DeliveryTarget],
         data: &MessageData,
     ) -> Result<PreparedMessage> {
-        let mut bag = data.props.clone();
-        let mut hot = Hot {
-            message_class: "IPM.Note".into(),
-            importance: 1,
-            ..Hot::default()
-        };
-        split_hot(&mut bag, &mut hot);
-        if hot.received_at == 0 {
-            hot.received_at = now_micros();
-        }
+        let (hot, bag) = new_message_columns(&data.props);
         let bag = encode_bag(&bag);
         // As create_message_in: the raw bytes' size, else bag and attachments.
         let raw_size = data.raw.as_ref().map_or(0, Vec::len) as i64;

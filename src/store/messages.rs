@@ -103,6 +103,23 @@ pub struct StoredMessage {
     pub raw_blob: Option<String>,
 }
 
+/// The hot columns and the remaining bag of a new message, with the
+/// defaults a message gets when the client or the mail did not say:
+/// class IPM.Note, normal importance, received now.
+pub(super) fn new_message_columns(props: &PropMap) -> (Hot, PropMap) {
+    let mut bag = props.clone();
+    let mut hot = Hot {
+        message_class: "IPM.Note".into(),
+        importance: 1,
+        ..Hot::default()
+    };
+    split_hot(&mut bag, &mut hot);
+    if hot.received_at == 0 {
+        hot.received_at = now_micros();
+    }
+    (hot, bag)
+}
+
 /// One message row to insert: where it goes, its hot columns and its bag.
 pub(super) struct MessageRow<'a> {
     pub store_id: i64,
@@ -307,16 +324,7 @@ impl Store {
             .fetch_optional(&mut **tx)
             .await?;
         let store_id = store_id.ok_or_else(|| StoreError::NotFound("folder".into()))?;
-        let mut bag = data.props.clone();
-        let mut hot = Hot {
-            message_class: "IPM.Note".into(),
-            importance: 1,
-            ..Hot::default()
-        };
-        split_hot(&mut bag, &mut hot);
-        if hot.received_at == 0 {
-            hot.received_at = now_micros();
-        }
+        let (hot, bag) = new_message_columns(&data.props);
         let raw_blob = match &data.raw {
             Some(raw) => Some(self.blob_put(tx, raw).await?),
             None => None,
