@@ -5,21 +5,16 @@
 //! current password and keeps the caller's own session open.
 
 use crate::api::types::*;
-use crate::auth::verify_password;
 use crate::error::{ApiError, MapiCode};
 use crate::ops::Ctx;
 use crate::ops::admin::hash;
+use crate::ops::logon::password_matches;
 use crate::store::UserUpdate;
 
 pub(super) async fn change_password(ctx: &Ctx, req: ChangePasswordRequest) -> Result<Empty, ApiError> {
     let s = ctx.session(&req.session)?;
     let user = ctx.store().user_by_id(s.user_id).await?;
-    let old = req.old_password.clone();
-    let current_hash = user.password_hash.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&old, &current_hash))
-        .await
-        .map_err(|e| ApiError::new(MapiCode::CallFailed, format!("password check failed: {e}")))?;
-    if !ok {
+    if !password_matches(&req.old_password, &user.password_hash).await? {
         tracing::info!(okapi_user = %s.login, okapi_remote = %ctx.peer, "password change refused: wrong current password");
         return Err(ApiError::new(
             MapiCode::LogonFailed,

@@ -10,13 +10,7 @@ use crate::store::Role;
 pub(super) async fn logon(ctx: &Ctx, req: LogonRequest) -> Result<LogonResponse, ApiError> {
     let failed = || ApiError::new(MapiCode::LogonFailed, "wrong user name or password");
     let user = ctx.store().user_by_login(req.user.trim()).await?.ok_or_else(failed)?;
-    let hash = user.password_hash.clone();
-    let password = req.password.clone();
-    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::new(MapiCode::CallFailed, format!("password check failed: {e}")))?;
-    if !ok {
+    if !password_matches(&req.password, &user.password_hash).await? {
         tracing::info!(okapi_user = %req.user, okapi_remote = %ctx.peer, "logon failed");
         return Err(failed());
     }
@@ -28,6 +22,15 @@ pub(super) async fn logon(ctx: &Ctx, req: LogonRequest) -> Result<LogonResponse,
         display_name: user.display_name,
         session_timeout: ctx.state.session_timeout().as_secs() as i64,
     })
+}
+
+/// Checks a password against its stored hash. argon2 takes tens of
+/// milliseconds of CPU, so the check runs off the async workers.
+pub(super) async fn password_matches(password: &str, hash: &str) -> Result<bool, ApiError> {
+    let (password, hash) = (password.to_string(), hash.to_string());
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::new(MapiCode::CallFailed, format!("password check failed: {e}")))
 }
 
 pub(super) async fn logoff(ctx: &Ctx, req: SessionRequest) -> Result<Empty, ApiError> {
