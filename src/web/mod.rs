@@ -73,8 +73,7 @@ pub fn attach_cookie_session(ctx: &Ctx, headers: &HeaderMap, request: &mut Json)
         return Ok(());
     };
     let session = ctx.session(&id)?;
-    let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
+    if !csrf_token_sent(headers, &session) {
         return Err(ApiError::no_access(
             "the request came with the session cookie but without the right X-Okapi-CSRF header; \
              reload the web app",
@@ -82,6 +81,12 @@ pub fn attach_cookie_session(ctx: &Ctx, headers: &HeaderMap, request: &mut Json)
     }
     obj.insert("session".into(), Json::from(id));
     Ok(())
+}
+
+/// True when the request carries the session's CSRF token in [`CSRF_HEADER`].
+fn csrf_token_sent(headers: &HeaderMap, session: &ops::session::Session) -> bool {
+    let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -163,8 +168,7 @@ pub async fn logout(ctx: &Ctx, conn: &ConnInfo, headers: &HeaderMap) -> Result<R
     if let Some(id) = cookie_session(headers)
         && let Ok(s) = ctx.session(&id)
     {
-        let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-        if !constant_time_eq(sent.as_bytes(), s.csrf_token.as_bytes()) {
+        if !csrf_token_sent(headers, &s) {
             return Err(ApiError::no_access("logout needs the X-Okapi-CSRF header"));
         }
         ctx.state.sessions.close(&id);
@@ -194,6 +198,7 @@ pub async fn body(ctx: &Ctx, headers: &HeaderMap, query: &str) -> Result<Reply, 
         .ok_or_else(|| ApiError::new(MapiCode::EndOfSession, "not logged on; log on first"))?;
     let entry_id = param("entryId").ok_or_else(|| ApiError::invalid("the query needs entryId="))?;
     let allow_remote = param("images").as_deref() == Some("1");
+    let info_only = param("info").as_deref() == Some("1");
     let msg = ops::message_for_display(ctx, &session, &entry_id).await?;
 
     let html_source = match msg.props.get(&PR_HTML) {
@@ -203,7 +208,12 @@ pub async fn body(ctx: &Ctx, headers: &HeaderMap, query: &str) -> Result<Reply, 
     };
     let (markup, blocked) = match &html_source {
         Some(html) => {
-            let images = inline_images(ctx, &msg.attachments).await;
+            // The summary only counts remote images: no need to read the inline ones.
+            let images = if info_only {
+                HashMap::new()
+            } else {
+                inline_images(ctx, &msg.attachments).await
+            };
             let clean = sanitize::clean_html(html, &images, allow_remote);
             (clean.html, clean.remote_images_blocked)
         }
@@ -215,7 +225,7 @@ pub async fn body(ctx: &Ctx, headers: &HeaderMap, query: &str) -> Result<Reply, 
             (sanitize::text_to_html(text), 0)
         }
     };
-    if param("info").as_deref() == Some("1") {
+    if info_only {
         return Ok(json_reply(
             StatusCode::OK,
             &json!({"html": html_source.is_some(), "remoteImages": blocked}),
