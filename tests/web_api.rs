@@ -82,6 +82,24 @@ impl Browser {
         v
     }
 
+    /// The entry id of the newest message in the user's Inbox.
+    async fn newest_inbox_message(&self) -> String {
+        let store = self.ok("getStore", json!({})).await;
+        let rows = self
+            .ok("queryRows", json!({"folder": store["inbox"], "columns": []}))
+            .await;
+        rows["rows"][0]["entryId"].as_str().unwrap().to_string()
+    }
+
+    /// The body summary the web app asks for first.
+    async fn body_info(&self, id: &str) -> Value {
+        self.get(&format!("/api/web/body?entryId={id}&info=1"))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
     async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.base))
@@ -189,21 +207,8 @@ async fn hostile_mail_is_rendered_inert(db: Db) {
     let srv = webapp_server(db).await;
     deliver(&srv, "alice@example.test", HOSTILE).await;
     let b = Browser::login(&srv, "alice", "alice-pw").await;
-    let store = b.ok("getStore", json!({})).await;
-    let rows = b
-        .ok(
-            "queryRows",
-            json!({"folder": store["inbox"], "columns": ["PR_SUBJECT"]}),
-        )
-        .await;
-    let id = rows["rows"][0]["entryId"].as_str().unwrap().to_string();
-
-    let info: Value = b
-        .get(&format!("/api/web/body?entryId={id}&info=1"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let id = b.newest_inbox_message().await;
+    let info = b.body_info(&id).await;
     assert_eq!(info, json!({"html": true, "remoteImages": 1}));
 
     let r = b.get(&format!("/api/web/body?entryId={id}")).await;
@@ -298,17 +303,8 @@ async fn plain_text_bodies_are_escaped(db: Db) {
     )
     .await;
     let b = Browser::login(&srv, "alice", "alice-pw").await;
-    let store = b.ok("getStore", json!({})).await;
-    let rows = b
-        .ok("queryRows", json!({"folder": store["inbox"], "columns": []}))
-        .await;
-    let id = rows["rows"][0]["entryId"].as_str().unwrap().to_string();
-    let info: Value = b
-        .get(&format!("/api/web/body?entryId={id}&info=1"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let id = b.newest_inbox_message().await;
+    let info = b.body_info(&id).await;
     assert_eq!(info, json!({"html": false, "remoteImages": 0}));
     let html = b
         .get(&format!("/api/web/body?entryId={id}"))
