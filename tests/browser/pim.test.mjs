@@ -218,7 +218,10 @@ test("tasks: quick add, complete, filter, delete", { skip }, async () => {
   await page.getByRole("dialog", { name: "Edit task" }).getByRole("button", { name: "Save" }).click();
   await page.locator(".pim-task", { hasText: subject }).locator(".pim-overdue").waitFor();
 
-  await page.getByLabel(`Complete “${subject}”`).check();
+  // click(), not check(): ticking the box moves the task out of the Active
+  // list, so check() would race that re-render when it reads the state back.
+  await page.getByLabel(`Complete “${subject}”`).click();
+  await page.getByText(`Completed “${subject}”`).waitFor(); // the toast
   await open_.waitFor({ state: "detached" }); // leaves the Active list
   await page.getByRole("button", { name: /^Completed/ }).click();
   await open_.waitFor();
