@@ -17,7 +17,9 @@
 //! stores, taken last and in id order, so the hot rows are locked only
 //! around the commit and never in an order that could deadlock), commits
 //! once, and only then answers each caller. A failed transaction rolls back
-//! as a whole: every message in it is reported failed and none is stored.
+//! as a whole; unless the database is out of reach, its messages are then
+//! committed one by one, so one message that cannot be stored (its folder
+//! deleted a moment ago, say) or a transient lock conflict fails no other.
 //!
 //! Groups form by themselves: while one transaction commits, the next
 //! messages queue up. No timer waits for company, so a lone delivery is
@@ -228,37 +230,59 @@ async fn run(store: Store, queue: Arc<Mutex<mpsc::Receiver<Job>>>, commits: Arc<
             group
         };
         let messages: Vec<&PreparedMessage> = group.iter().map(|j| &j.message).collect();
-        let result = store.commit_group(&messages).await;
-        if result.is_ok() {
-            commits.fetch_add(1, Ordering::Relaxed);
+        match store.commit_group(&messages).await {
+            Ok(ids) => {
+                commits.fetch_add(1, Ordering::Relaxed);
+                for (job, ids) in group.into_iter().zip(ids) {
+                    let _gone = job.done.send(Ok(ids));
+                }
+            }
+            Err(e) if group.len() > 1 && worth_retrying_alone(&e) => {
+                tracing::warn!(error = %e, messages = group.len(), "group commit failed; committing its messages one by one");
+                for job in group {
+                    let result = store.commit_group(&[&job.message]).await;
+                    if result.is_ok() {
+                        commits.fetch_add(1, Ordering::Relaxed);
+                    }
+                    answer(job, result);
+                }
+            }
+            Err(e) if group.len() == 1 => {
+                if let Some(job) = group.into_iter().next() {
+                    answer(job, Err(e));
+                }
+            }
+            Err(e) => {
+                let why = e.to_string();
+                for job in group {
+                    answer(job, Err(StoreError::GroupCommit(why.clone())));
+                }
+            }
         }
-        answer(group, result);
     }
 }
 
-/// Tells each caller its outcome. A caller that has gone (its connection
+/// Whether the messages of a failed group should be tried again alone: yes,
+/// unless the database is out of reach, where each retry would only wait for
+/// it again and the MTA's own retry serves better.
+fn worth_retrying_alone(e: &StoreError) -> bool {
+    !matches!(
+        e,
+        StoreError::Database(
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_)
+        )
+    )
+}
+
+/// Tells a caller its outcome. A caller that has gone (its connection
 /// closed) is not told; its message is stored all the same, as it would be
 /// had the connection dropped a moment after the commit.
-fn answer(group: Vec<Job>, result: Result<Vec<Vec<i64>>>) {
-    match result {
-        Ok(ids) => {
-            for (job, ids) in group.into_iter().zip(ids) {
-                let _gone = job.done.send(Ok(ids));
-            }
-        }
-        Err(e) if group.len() == 1 => {
-            if let Some(job) = group.into_iter().next() {
-                let _gone = job.done.send(Err(e));
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, messages = group.len(), "group commit failed; no message in it was stored");
-            let why = e.to_string();
-            for job in group {
-                let _gone = job.done.send(Err(StoreError::GroupCommit(why.clone())));
-            }
-        }
-    }
+fn answer(job: Job, result: Result<Vec<Vec<i64>>>) {
+    let result = result.and_then(|mut ids| {
+        ids.pop()
+            .ok_or_else(|| StoreError::GroupCommit("the commit returned no ids for the message".into()))
+    });
+    let _gone = job.done.send(result);
 }
 
 impl Store {
@@ -711,10 +735,11 @@ mod tests {
         assert_eq!((f.content_count, f.unread_count, f.last_change_num), (5, 5, 5));
     }
 
-    /// A failed group answers every caller with an error and stores none of
-    /// its messages, not even those whose own target was fine.
+    /// A message that cannot be stored fails alone: the group is rolled
+    /// back, then its messages are committed one by one, so the others in it
+    /// still arrive.
     #[tokio::test]
-    async fn failed_group_answers_everyone() {
+    async fn a_bad_message_fails_only_itself() {
         let dir = tempfile::tempdir().unwrap();
         let (store, target) = open(dir.path()).await;
         let gone = DeliveryTarget {
@@ -728,19 +753,15 @@ mod tests {
             answers.push(committer.submit(m).await.unwrap());
         }
         tasks.spawn();
+        let mut outcomes = Vec::new();
         for answer in answers {
-            assert!(answer.await.unwrap().is_err());
+            outcomes.push(answer.await.unwrap().is_ok());
         }
-        assert_eq!(committer.commits(), 0);
+        assert_eq!(outcomes, [true, false, true]);
+        assert_eq!(committer.commits(), 2, "the group failed, then two messages went alone");
         let f = store.folder(target.folder_id).await.unwrap();
-        assert_eq!((f.content_count, f.last_change_num), (0, 0));
-        assert_eq!(
-            store
-                .store_of_user(target.owner_id.unwrap())
-                .await
-                .unwrap()
-                .message_count,
-            0
-        );
+        assert_eq!((f.content_count, f.last_change_num), (2, 2));
+        let st = store.store_of_user(target.owner_id.unwrap()).await.unwrap();
+        assert_eq!(st.message_count, 2);
     }
 }
