@@ -402,7 +402,7 @@ struct LmtpContext {
     state: Arc<State>,
 }
 
-async fn lmtp_session<S>(ctx: Arc<LmtpContext>, stream: S, peer: String)
+async fn lmtp_session<S>(ctx: Arc<LmtpContext>, stream: S, peer: String, stop: watch::Receiver<bool>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -413,7 +413,7 @@ where
         ..Default::default()
     };
     let hostname = crate::spooler::mail_name(&cfg);
-    if let Err(e) = crate::delivery::lmtp::serve_lmtp(stream, &*ctx.mailbox, &limits, &hostname).await {
+    if let Err(e) = crate::delivery::lmtp::serve_lmtp_until(stream, &*ctx.mailbox, &limits, &hostname, stop).await {
         tracing::debug!(peer = %peer, error = %e, "LMTP session ended with an error");
     }
 }
@@ -428,7 +428,7 @@ async fn accept_lmtp_tcp(ctx: Arc<LmtpContext>, l: TcpListener, mut stop: watch:
             Ok((stream, addr)) => {
                 let mut set = conns.lock().await;
                 while set.try_join_next().is_some() {}
-                set.spawn(lmtp_session(ctx.clone(), stream, addr.to_string()));
+                set.spawn(lmtp_session(ctx.clone(), stream, addr.to_string(), stop.clone()));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "LMTP accept failed");
@@ -448,7 +448,7 @@ async fn accept_lmtp_unix(ctx: Arc<LmtpContext>, l: UnixListener, mut stop: watc
             Ok((stream, _)) => {
                 let mut set = conns.lock().await;
                 while set.try_join_next().is_some() {}
-                set.spawn(lmtp_session(ctx.clone(), stream, "local".into()));
+                set.spawn(lmtp_session(ctx.clone(), stream, "local".into(), stop.clone()));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "LMTP accept failed on the local socket");

@@ -388,7 +388,9 @@ fn started_as_root_it_drops_everything() {
 }
 
 /// SIGTERM during a burst of parallel LMTP deliveries: every message that got
-/// 250 is stored and complete; the server drains and exits cleanly.
+/// 250 is stored and complete; an idle session (as an MTA keeps for reuse)
+/// hears `421 4.3.2` at once instead of holding the shutdown up; the server
+/// drains and exits cleanly.
 /// (A message stored whose 250 never reached the client is allowed: the MTA
 /// retries it, and a duplicate is the safe side.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -439,6 +441,9 @@ async fn sigterm_during_lmtp_burst_keeps_every_acknowledged_message() {
     wait_until("the LMTP port", Duration::from_secs(30), || {
         std::net::TcpStream::connect(("127.0.0.1", lmtp)).is_ok()
     });
+    let mut idle = common::lmtp::Client::tcp(std::net::SocketAddr::from(([127, 0, 0, 1], lmtp)))
+        .await
+        .unwrap();
     let acked = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let mut clients = Vec::new();
     for c in 0..8 {
@@ -469,6 +474,8 @@ async fn sigterm_during_lmtp_burst_keeps_every_acknowledged_message() {
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     server.signal(Signal::SIGTERM);
+    let bye = idle.reply().await.expect("the idle LMTP session is told why it closes");
+    assert!(bye.starts("421 4.3.2"), "{}", bye.line());
     let status = server
         .wait_exit(Duration::from_secs(45))
         .expect("the server drains and exits after SIGTERM");

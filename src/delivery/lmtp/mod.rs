@@ -136,3 +136,19 @@ pub async fn serve_lmtp<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> std::io::Result<()> {
     session::Session::new(stream, mailbox, limits, hostname).run().await
 }
+
+/// [`serve_lmtp`] for a server that can stop: once `stop` turns `true`, a session waiting for its
+/// next command answers `421 4.3.2` and closes, so a shutdown does not wait for idle clients (an
+/// MTA keeps LMTP connections open for reuse). A message in DATA is received and answered first.
+pub async fn serve_lmtp_until<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    mailbox: &dyn Mailbox,
+    limits: &LmtpLimits,
+    hostname: &str,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    session::Session::new(stream, mailbox, limits, hostname)
+        .until(stop)
+        .run()
+        .await
+}

@@ -59,6 +59,8 @@ pub(super) enum Reply<'a> {
     BadParameter { param: &'a str },
     /// `555 5.5.4`: a MAIL or RCPT parameter okapi does not support.
     UnsupportedParameter { param: &'a str },
+    /// `421 4.3.2`: the server is stopping; the connection closes and the client tries later.
+    ShuttingDown { host: &'a str },
     /// `421 4.4.2`: the client was silent too long; the connection closes.
     IdleTimeout { host: &'a str },
 }
@@ -114,6 +116,11 @@ impl Reply<'_> {
             Reply::UnsupportedParameter { param } => {
                 (555, "5.5.4", format!("unsupported parameter {}", clean(param)).into())
             }
+            Reply::ShuttingDown { host } => (
+                421,
+                "4.3.2",
+                format!("{} shutting down, try again later", clean(host)).into(),
+            ),
             Reply::IdleTimeout { host } => (
                 421,
                 "4.4.2",

@@ -9,6 +9,7 @@
 use std::io;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
 
 use super::command::{self, Command, ParseError};
 use super::reply::Reply;
@@ -49,6 +50,8 @@ enum Line {
     Closed,
     /// The idle timeout passed.
     TimedOut,
+    /// The server is shutting down.
+    ShuttingDown,
 }
 
 /// The state of one LMTP session.
@@ -67,6 +70,8 @@ pub(super) struct Session<'a, S> {
     pub(super) greeted: bool,
     /// The open transaction: `Some` from MAIL FROM until the end of DATA or RSET.
     pub(super) transaction: Option<Envelope>,
+    /// Turns `true` when the server shuts down; a session waiting for its next command then closes.
+    stop: Option<watch::Receiver<bool>>,
 }
 
 impl<'a, S: AsyncRead + AsyncWrite + Unpin> Session<'a, S> {
@@ -81,7 +86,14 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Session<'a, S> {
             chunk: vec![0; READ_CHUNK],
             greeted: false,
             transaction: None,
+            stop: None,
         }
+    }
+
+    /// Ends the session between commands once `stop` turns `true`.
+    pub(super) fn until(mut self, stop: watch::Receiver<bool>) -> Self {
+        self.stop = Some(stop);
+        self
     }
 
     /// Greets, then reads and answers commands until QUIT, the client's close or the idle timeout.
@@ -103,6 +115,12 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Session<'a, S> {
                 }
                 Line::TimedOut => {
                     self.idle_timeout();
+                    Flow::Close
+                }
+                Line::ShuttingDown => {
+                    tracing::debug!("server shutting down, closing an LMTP session between commands");
+                    self.transaction = None;
+                    self.reply(Reply::ShuttingDown { host: self.hostname });
                     Flow::Close
                 }
                 Line::Closed => {
@@ -220,11 +238,26 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Session<'a, S> {
                 }
                 self.input.clear();
             }
-            match self.fill().await? {
-                Fill::Data => {}
-                Fill::Closed => return Ok(Line::Closed),
-                Fill::TimedOut => return Ok(Line::TimedOut),
+            match self.fill_between_commands().await? {
+                Some(Fill::Data) => {}
+                Some(Fill::Closed) => return Ok(Line::Closed),
+                Some(Fill::TimedOut) => return Ok(Line::TimedOut),
+                None => return Ok(Line::ShuttingDown),
             }
+        }
+    }
+
+    /// [`fill`](Self::fill) for the command phase, where a shutdown of the server ends the wait
+    /// (`None`). The replies are written first and whole, so a client always hears the outcome of
+    /// a message it sent; a message in DATA is never cut short, since DATA waits with `fill`.
+    async fn fill_between_commands(&mut self) -> io::Result<Option<Fill>> {
+        let Some(mut stop) = self.stop.clone() else {
+            return self.fill().await.map(Some);
+        };
+        self.flush().await?;
+        tokio::select! {
+            fill = self.fill() => fill.map(Some),
+            Ok(_) = stop.wait_for(|stopping| *stopping) => Ok(None),
         }
     }
 }

@@ -490,6 +490,56 @@ async fn idle_timeout() {
     assert!(mailbox.deliveries().is_empty());
 }
 
+/// When the server stops, a session waiting for a command answers 421 4.3.2 and closes at once,
+/// after the replies to everything before it, with or without a transaction open; a message in DATA
+/// is received, delivered and answered first.
+#[tokio::test(start_paused = true)]
+async fn shutdown_closes_sessions_between_commands() {
+    let mailbox = MockMailbox::default();
+    let limits = limits();
+    let cases = [
+        ("LHLO x\r\n".to_string(), "", 0),
+        (format!("{HEAD}RCPT TO:<u@example.org>\r\n"), "", 0),
+        (
+            format!("{HEAD}RCPT TO:<u@example.org>\r\nDATA\r\nSubject: s\r\n"),
+            "\r\nbody\r\n.\r\n",
+            1,
+        ),
+    ];
+    for (before, after, delivered) in cases {
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let (client, server) = duplex(4096);
+        let (mut read, mut write) = tokio::io::split(client);
+        let served_before = mailbox.deliveries().len();
+        let serve = serve_lmtp_until(server, &mailbox, &limits, "mx.test", stop);
+        let talk = async {
+            let started = tokio::time::Instant::now();
+            write.write_all(before.as_bytes()).await.ok();
+            // Paused time moves on only once the server waits for more input.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            stop_tx.send_replace(true);
+            write.write_all(after.as_bytes()).await.ok();
+            let mut out = Vec::new();
+            read.read_to_end(&mut out).await.ok();
+            (String::from_utf8_lossy(&out).into_owned(), started.elapsed())
+        };
+        let (served, (out, waited)) = tokio::join!(serve, talk);
+        assert!(served.is_ok());
+        assert!(
+            out.ends_with("421 4.3.2 mx.test shutting down, try again later\r\n"),
+            "{out}"
+        );
+        assert!(waited < limits.idle_timeout, "closed only after {waited:?}");
+        assert_eq!(mailbox.deliveries().len() - served_before, delivered, "{out}");
+        if delivered == 1 {
+            assert!(
+                out.contains("250 2.0.0 <u@example.org> delivered\r\n421 4.3.2"),
+                "{out}"
+            );
+        }
+    }
+}
+
 /// A command line over 1000 octets gets 500 5.5.2, is skipped to its end, and the next command works.
 #[tokio::test]
 async fn long_lines_are_refused() {
