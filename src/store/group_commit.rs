@@ -234,13 +234,16 @@ async fn run(store: Store, queue: Arc<Mutex<mpsc::Receiver<Job>>>, commits: Arc<
             Ok(ids) => {
                 commits.fetch_add(1, Ordering::Relaxed);
                 for (job, ids) in group.into_iter().zip(ids) {
-                    let _gone = job.done.send(Ok(ids));
+                    answer(job, Ok(ids));
                 }
             }
             Err(e) if group.len() > 1 && worth_retrying_alone(&e) => {
                 tracing::warn!(error = %e, messages = group.len(), "group commit failed; committing its messages one by one");
                 for job in group {
-                    let result = store.commit_group(&[&job.message]).await;
+                    let result = store.commit_group(&[&job.message]).await.and_then(|mut ids| {
+                        ids.pop()
+                            .ok_or_else(|| StoreError::GroupCommit("the commit returned no ids for the message".into()))
+                    });
                     if result.is_ok() {
                         commits.fetch_add(1, Ordering::Relaxed);
                     }
@@ -277,11 +280,7 @@ fn worth_retrying_alone(e: &StoreError) -> bool {
 /// Tells a caller its outcome. A caller that has gone (its connection
 /// closed) is not told; its message is stored all the same, as it would be
 /// had the connection dropped a moment after the commit.
-fn answer(job: Job, result: Result<Vec<Vec<i64>>>) {
-    let result = result.and_then(|mut ids| {
-        ids.pop()
-            .ok_or_else(|| StoreError::GroupCommit("the commit returned no ids for the message".into()))
-    });
+fn answer(job: Job, result: Result<Vec<i64>>) {
     let _gone = job.done.send(result);
 }
 
