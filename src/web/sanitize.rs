@@ -144,7 +144,10 @@ fn filter_url<'u>(
         .unwrap_or_default();
     match (element, attribute) {
         ("img", "src") => match scheme.as_str() {
-            "cid" => images.get(&content_id_key(&v[4..])).map(|uri| Cow::Owned(uri.clone())),
+            "cid" => v
+                .split_once(':')
+                .and_then(|(_, cid)| images.get(&content_id_key(cid)))
+                .map(|uri| Cow::Owned(uri.clone())),
             "data" => is_safe_data_image(v).then_some(Cow::Borrowed(value)),
             "http" | "https" if allow_remote => Some(Cow::Borrowed(value)),
             "http" | "https" => {
@@ -163,7 +166,7 @@ fn filter_url<'u>(
 }
 
 fn is_safe_data_image(uri: &str) -> bool {
-    let rest = &uri[5..];
+    let rest = uri.split_once(':').map_or("", |(_, rest)| rest);
     let mime = rest.split([';', ',']).next().unwrap_or("");
     is_safe_image_type(mime)
 }
@@ -200,48 +203,45 @@ pub fn text_to_html(text: &str) -> String {
     out.push_str("<div class=\"okapi-plain\">");
     let mut rest = text;
     while let Some(start) = find_link(rest) {
-        escape_into(&mut out, &rest[..start]);
-        let end = link_end(&rest[start..]) + start;
-        let url = &rest[start..end];
+        let (before, from_link) = rest.split_at(start);
+        let (url, after) = from_link.split_at(link_end(from_link));
+        escape_into(&mut out, before);
         out.push_str("<a href=\"");
         escape_into(&mut out, url);
         out.push_str("\" target=\"_blank\" rel=\"noopener noreferrer\">");
         escape_into(&mut out, url);
         out.push_str("</a>");
-        rest = &rest[end..];
+        rest = after;
     }
     escape_into(&mut out, rest);
     out.push_str("</div>");
     out
 }
 
+/// Where the first web link starts. The prefixes are ASCII, so a match that
+/// starts at a char boundary also ends at one; comparing bytes (never slicing
+/// the `str` at `i + prefix.len()`) keeps a multi-byte character right after
+/// the match, or inside the would-be prefix, from splitting.
 fn find_link(s: &str) -> Option<usize> {
-    ["https://", "http://"]
-        .iter()
-        .filter_map(|p| {
-            s.char_indices()
-                .map(|(i, _)| i)
-                .find(|&i| s[i..].len() >= p.len() && s[i..i + p.len()].eq_ignore_ascii_case(p))
-        })
-        .min()
+    const PREFIXES: [&[u8]; 2] = [b"https://", b"http://"];
+    s.char_indices().map(|(i, _)| i).find(|&i| {
+        let rest = s.as_bytes().get(i..).unwrap_or_default();
+        PREFIXES
+            .iter()
+            .any(|p| rest.get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p)))
+    })
 }
 
+/// Where a link that starts `s` ends: at white space or markup, without a
+/// sentence's closing punctuation. Always a char boundary of `s`.
 fn link_end(s: &str) -> usize {
-    let mut end = s
-        .char_indices()
-        .find(|(_, c)| c.is_whitespace() || matches!(c, '<' | '>' | '"'))
-        .map(|(i, _)| i)
-        .unwrap_or(s.len());
+    let mut link = s
+        .split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"'))
+        .next()
+        .unwrap_or_default();
     // A sentence's closing punctuation is not part of the link.
-    while end > 0
-        && matches!(
-            s.as_bytes()[end - 1],
-            b'.' | b',' | b')' | b';' | b':' | b'!' | b'?' | b'\''
-        )
-    {
-        end -= 1;
-    }
-    end
+    link = link.trim_end_matches(['.', ',', ')', ';', ':', '!', '?', '\'']);
+    link.len()
 }
 
 fn escape_into(out: &mut String, s: &str) {
@@ -347,6 +347,25 @@ mod tests {
             "{h}"
         );
         assert!(h.ends_with("</a>.</div>"), "{h}");
+    }
+
+    /// Issue 10: a non-ASCII character before a link (here "ü", two bytes in
+    /// UTF-8) made `find_link` slice inside it, and the panic took the
+    /// server down.
+    #[test]
+    fn non_ascii_around_links_is_kept_whole() {
+        let h = text_to_html("Hallo Jürgen, siehe https://example.org/a");
+        assert_eq!(
+            h,
+            "<div class=\"okapi-plain\">Hallo Jürgen, siehe <a href=\"https://example.org/a\" target=\"_blank\" \
+             rel=\"noopener noreferrer\">https://example.org/a</a></div>"
+        );
+        let h = text_to_html("日本https://例え.jp/パス。😀 ühttp://x.example/ü😀.");
+        assert!(h.contains("日本<a href=\"https://例え.jp/パス。😀\""), "{h}");
+        assert!(h.contains(" ü<a href=\"http://x.example/ü😀\""), "{h}");
+        assert!(h.ends_with("</a>.</div>"), "{h}");
+        assert_eq!(text_to_html("ühttps:/"), "<div class=\"okapi-plain\">ühttps:/</div>");
+        assert_eq!(find_link("Ünïcödé HTTPS://x"), Some("Ünïcödé ".len()));
     }
 
     #[test]
