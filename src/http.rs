@@ -233,6 +233,40 @@ pub async fn handle(
     Ok(resp)
 }
 
+/// Serves one request as one unit of work (see [`crate::panics`]): a panic
+/// while serving it answers this request alone, with 500 and
+/// `MAPI_E_CALL_FAILED` in the encoding the client spoke, and the server
+/// goes on serving everyone else.
+pub async fn handle_guarded(
+    state: Arc<State>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    // The path only: a query string may carry a session id, which no log may hold.
+    let operation = format!("{} {}", req.method(), req.uri().path());
+    let soap = matches!(req.uri().path(), "/okapi" | "/okapi/");
+    let peer = conn.peer.clone();
+    match crate::panics::guard(handle(state.clone(), conn, req)).await {
+        Ok(response) => response,
+        Err(panic) => {
+            panic.log(crate::panics::Unit {
+                operation: &operation,
+                remote: Some(&peer),
+                ..Default::default()
+            });
+            if state.shared_state_poisoned() {
+                crate::panics::abort_shared_state_corrupt("the session table", &panic);
+            }
+            let e = ApiError::new(
+                MapiCode::CallFailed,
+                "the server failed on this request with an internal error (logged, with details for a bug \
+                 report); other requests are not affected, so trying again may work",
+            );
+            Ok(if soap { soap_fault(&e) } else { json_error(&e) })
+        }
+    }
+}
+
 fn log_failure(op: &str, peer: &Peer, e: &ApiError) {
     match e.code {
         MapiCode::CallFailed | MapiCode::NetworkError => {

@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`config`]: `server.cfg`, every key defined once with its docs.
+//! - [`panics`]: a panic fails one request or delivery, never the process.
 //! - [`props`]: MAPI property tags and values, and the property-bag encoding.
 //! - [`store`]: the mailbox store on SQLite or MySQL/MariaDB; the only SQL.
 //! - [`api`]: the operation table, with request and response types.
@@ -26,9 +27,12 @@ pub mod config;
 pub mod delivery;
 pub mod entryid;
 pub mod error;
+#[doc(hidden)]
+pub mod fault;
 pub mod http;
 pub mod linux;
 pub mod ops;
+pub mod panics;
 pub mod props;
 pub mod reload;
 pub mod server;

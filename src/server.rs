@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::{Config, TlsVersion};
-use crate::http::{ConnInfo, handle};
+use crate::http::{ConnInfo, handle_guarded};
 use crate::ops::{Peer, State};
 
 /// How long a shutdown waits for open connections.
@@ -239,7 +239,7 @@ async fn serve<S>(state: Arc<State>, io: S, info: ConnInfo, mut stop: watch::Rec
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let svc = service_fn(move |req| handle(state.clone(), info.clone(), req));
+    let svc = service_fn(move |req| handle_guarded(state.clone(), info.clone(), req));
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
         .serve_connection(TokioIo::new(io), svc);
@@ -413,8 +413,19 @@ where
         ..Default::default()
     };
     let hostname = crate::spooler::mail_name(&cfg);
-    if let Err(e) = crate::delivery::lmtp::serve_lmtp_until(stream, &*ctx.mailbox, &limits, &hostname, stop).await {
-        tracing::debug!(peer = %peer, error = %e, "LMTP session ended with an error");
+    // One session is one unit of work (see `crate::panics`). Deliveries catch
+    // their own panics and answer 451; a panic elsewhere in the session ends
+    // it without an answer, which the MTA takes as a temporary failure of the
+    // transaction in flight (nothing of it was acknowledged).
+    let session = crate::delivery::lmtp::serve_lmtp_until(stream, &*ctx.mailbox, &limits, &hostname, stop);
+    match crate::panics::guard(session).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!(peer = %peer, error = %e, "LMTP session ended with an error"),
+        Err(panic) => panic.log(crate::panics::Unit {
+            operation: "lmtp session",
+            remote: Some(&peer),
+            ..Default::default()
+        }),
     }
 }
 

@@ -126,18 +126,6 @@ pub fn store_options(cfg: &Config) -> Result<StoreOptions, String> {
     })
 }
 
-fn install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
-        eprintln!(
-            "okapi-server {}: internal error: {info}\n{}\nThis is a bug; please report it with the lines above. \
-             Aborting so that the service manager restarts a clean process.",
-            env!("CARGO_PKG_VERSION"),
-            std::backtrace::Backtrace::force_capture()
-        );
-        std::process::abort();
-    }));
-}
-
 /// Entry point of okapi-server.
 pub fn server_main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -183,7 +171,7 @@ pub fn server_main() -> ExitCode {
         print!("{}", cfg.print_effective());
         return ExitCode::SUCCESS;
     }
-    install_panic_hook();
+    crate::panics::install_hook();
     let log = crate::linux::logging::init(cfg.log_level.as_str());
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -23,6 +23,7 @@ use lmtp::{BoxFuture, Envelope, Mailbox, Outcome, RcptCheck};
 use crate::error::StoreError;
 use crate::ops::State;
 use crate::ops::notify::{EventKind, publish};
+use crate::panics;
 use crate::props::now_micros;
 use crate::store::{DeliveryRecipient, DeliveryTarget, OofSettings, Role, UserRow};
 
@@ -49,21 +50,72 @@ fn temp(e: &StoreError) -> String {
     "the mailbox store is not available; try again later".to_string()
 }
 
+/// What the MTA hears when a bug failed a delivery: it retries later.
+const INTERNAL_ERROR: &str = "internal error in the mailbox store (logged); try again later";
+
 impl Mailbox for StoreMailbox {
     fn check_recipient<'a>(&'a self, address: &'a str) -> BoxFuture<'a, RcptCheck> {
         Box::pin(async move {
-            match self.state.store.delivery_recipient(address, Role::Inbox).await {
-                Ok(None) => RcptCheck::Unknown,
-                Ok(Some(r)) if self.over_hard_quota(&r) => RcptCheck::OverQuota,
-                Ok(Some(_)) => RcptCheck::Accept,
-                Err(e) => RcptCheck::TempFail(temp(&e)),
+            let check = async {
+                match self.state.store.delivery_recipient(address, Role::Inbox).await {
+                    Ok(None) => RcptCheck::Unknown,
+                    Ok(Some(r)) if self.over_hard_quota(&r) => RcptCheck::OverQuota,
+                    Ok(Some(_)) => RcptCheck::Accept,
+                    Err(e) => RcptCheck::TempFail(temp(&e)),
+                }
+            };
+            match panics::guard(check).await {
+                Ok(check) => check,
+                Err(panic) => {
+                    panic.log(panics::Unit {
+                        operation: "lmtp RCPT",
+                        user: Some(address),
+                        ..Default::default()
+                    });
+                    RcptCheck::TempFail(INTERNAL_ERROR.into())
+                }
             }
         })
     }
 
+    /// One delivery is one unit of work (see [`crate::panics`]): a panic
+    /// before the commit answers `451 4.3.0` for every recipient in flight
+    /// and stores nothing (the transaction is never committed), so the MTA
+    /// delivers again later; after the commit nothing can turn the `250`s
+    /// into failures (see [`announce`]).
     fn deliver<'a>(&'a self, envelope: &'a Envelope, raw: &'a [u8]) -> BoxFuture<'a, Vec<Outcome>> {
-        Box::pin(async move { deliver(&self.state, envelope, raw).await })
+        Box::pin(async move {
+            match panics::guard(deliver(&self.state, envelope, raw)).await {
+                Ok(outcomes) => outcomes,
+                Err(panic) => {
+                    let message_id = message_id_of(raw);
+                    let recipients = envelope.recipients.join(", ");
+                    panic.log(panics::Unit {
+                        operation: "deliver",
+                        user: Some(&recipients),
+                        message_id: message_id.as_deref(),
+                        ..Default::default()
+                    });
+                    if self.state.shared_state_poisoned() {
+                        panics::abort_shared_state_corrupt("the session table", &panic);
+                    }
+                    vec![Outcome::TempFail(INTERNAL_ERROR.into()); envelope.recipients.len()]
+                }
+            }
+        })
     }
+}
+
+/// The Message-ID header's value, read without the MIME parser (which may be
+/// what failed), for the log.
+fn message_id_of(raw: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(header_block(raw));
+    text.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("message-id")
+            .then(|| value.trim().chars().take(200).collect())
+    })
 }
 
 /// The header block of a message (up to the first empty line).
@@ -122,32 +174,22 @@ async fn deliver(state: &Arc<State>, envelope: &Envelope, raw: &[u8]) -> Vec<Out
     if targets.is_empty() {
         return outcomes;
     }
+    crate::fault::point("delivery", "store");
     match store.deliver(&targets, &data).await {
         Ok(ids) => {
             for i in &delivered_idx {
                 outcomes[*i] = Outcome::Delivered;
             }
-            state.record_delivery();
-            let message_id = data
-                .props
-                .get(&crate::props::PR_INTERNET_MESSAGE_ID)
-                .and_then(|v| v.as_str())
-                .unwrap_or("");
-            tracing::info!(
-                okapi_message_id = message_id, sender = %envelope.sender, recipients = ids.len(), size = raw.len(), spam,
-                "message delivered"
-            );
-            let now = now_micros();
-            for (r, id) in target_users.iter().zip(ids) {
-                // The row read before the delivery will do: the event needs only its id and owner.
-                publish(state, EventKind::NewMail, &r.folder, Some(id), None).await;
-                if !spam && r.oof.active_at(now) {
-                    // Only now the whole user: the reply needs the name and every address.
-                    match store.user_by_id(r.user_id).await {
-                        Ok(user) => out_of_office(state, &user, &r.oof, envelope, raw, &data).await,
-                        Err(e) => tracing::warn!(error = %e, "no out-of-office reply: the user could not be read"),
-                    }
-                }
+            // Committed: from here on every recipient gets 250 whatever
+            // happens, since a 451 now would make the MTA deliver a second copy.
+            let announced = panics::guard(announce(state, envelope, raw, &data, &target_users, ids, spam)).await;
+            if let Err(panic) = announced {
+                let message_id = message_id_of(raw);
+                panic.log(panics::Unit {
+                    operation: "announce new mail",
+                    message_id: message_id.as_deref(),
+                    ..Default::default()
+                });
             }
         }
         Err(e) => {
@@ -158,6 +200,43 @@ async fn deliver(state: &Arc<State>, envelope: &Envelope, raw: &[u8]) -> Vec<Out
         }
     }
     outcomes
+}
+
+/// What follows a committed delivery: the log line, new-mail events and
+/// out-of-office replies.
+async fn announce(
+    state: &Arc<State>,
+    envelope: &Envelope,
+    raw: &[u8],
+    data: &crate::store::MessageData,
+    target_users: &[DeliveryRecipient],
+    ids: Vec<i64>,
+    spam: bool,
+) {
+    crate::fault::point("delivery", "announce");
+    let store = &state.store;
+    state.record_delivery();
+    let message_id = data
+        .props
+        .get(&crate::props::PR_INTERNET_MESSAGE_ID)
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    tracing::info!(
+        okapi_message_id = message_id, sender = %envelope.sender, recipients = ids.len(), size = raw.len(), spam,
+        "message delivered"
+    );
+    let now = now_micros();
+    for (r, id) in target_users.iter().zip(ids) {
+        // The row read before the delivery will do: the event needs only its id and owner.
+        publish(state, EventKind::NewMail, &r.folder, Some(id), None).await;
+        if !spam && r.oof.active_at(now) {
+            // Only now the whole user: the reply needs the name and every address.
+            match store.user_by_id(r.user_id).await {
+                Ok(user) => out_of_office(state, &user, &r.oof, envelope, raw, data).await,
+                Err(e) => tracing::warn!(error = %e, "no out-of-office reply: the user could not be read"),
+            }
+        }
+    }
 }
 
 /// Sends the out-of-office reply of a user whose replies are on, if RFC 3834 allows it.

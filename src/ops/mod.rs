@@ -101,6 +101,12 @@ impl State {
             .unwrap_or(0)
     }
 
+    /// True when a panic left state that every request needs unusable (the
+    /// session table's lock poisoned), so that only a restart serves again.
+    pub fn shared_state_poisoned(&self) -> bool {
+        self.sessions.poisoned()
+    }
+
     /// True once the server is stopping.
     pub fn stopping(&self) -> bool {
         *self.stop.borrow()
@@ -256,5 +262,6 @@ pub fn find(name: &str) -> Option<&'static Operation> {
 
 /// Runs an operation on a JSON request.
 pub async fn dispatch(ctx: &Ctx, op: &Operation, request: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+    crate::fault::point("operation", op.name);
     (op.call)(ctx, request).await
 }

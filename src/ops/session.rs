@@ -68,6 +68,12 @@ pub struct Sessions {
 }
 
 impl Sessions {
+    /// True when a panic while the table was locked poisoned it: from then
+    /// on no session can be found or opened.
+    pub fn poisoned(&self) -> bool {
+        self.map.is_poisoned()
+    }
+
     /// Opens a session.
     pub fn open(&self, user_id: i64, login: &str, is_admin: bool, groups: Vec<i64>) -> Arc<Session> {
         let id = hex::encode(rand::random::<[u8; 16]>());

@@ -230,7 +230,7 @@ async fn run(store: Store, queue: Arc<Mutex<mpsc::Receiver<Job>>>, commits: Arc<
             group
         };
         let messages: Vec<&PreparedMessage> = group.iter().map(|j| &j.message).collect();
-        match store.commit_group(&messages).await {
+        match commit_guarded(&store, &messages).await {
             Ok(ids) => {
                 commits.fetch_add(1, Ordering::Relaxed);
                 for (job, ids) in group.into_iter().zip(ids) {
@@ -240,7 +240,7 @@ async fn run(store: Store, queue: Arc<Mutex<mpsc::Receiver<Job>>>, commits: Arc<
             Err(e) if group.len() > 1 && worth_retrying_alone(&e) => {
                 tracing::warn!(error = %e, messages = group.len(), "group commit failed; committing its messages one by one");
                 for job in group {
-                    let result = store.commit_group(&[&job.message]).await.and_then(|mut ids| {
+                    let result = commit_guarded(&store, &[&job.message]).await.and_then(|mut ids| {
                         ids.pop()
                             .ok_or_else(|| StoreError::GroupCommit("the commit returned no ids for the message".into()))
                     });
@@ -261,6 +261,31 @@ async fn run(store: Store, queue: Arc<Mutex<mpsc::Receiver<Job>>>, commits: Arc<
                     answer(job, Err(StoreError::GroupCommit(why.clone())));
                 }
             }
+        }
+    }
+}
+
+/// Commits one group as one unit of work (see [`crate::panics`]). A panic
+/// inside it becomes an error for this group's messages alone, and the
+/// committer goes on: the transaction rolls back when it is dropped, as on
+/// any error, so nothing of the group is stored, and the committer's only
+/// other state is the queue, which the panic never touched. Restarting the
+/// task would gain nothing over going on; letting it die (or aborting) would
+/// fail every later delivery of every user. The error is worth retrying
+/// alone, so a message that trips a bug fails only itself, with `451 4.3.0`.
+async fn commit_guarded(store: &Store, messages: &[&PreparedMessage]) -> Result<Vec<Vec<i64>>> {
+    match crate::panics::guard(store.commit_group(messages)).await {
+        Ok(result) => result,
+        Err(panic) => {
+            panic.log(crate::panics::Unit {
+                operation: "group commit",
+                ..Default::default()
+            });
+            Err(StoreError::GroupCommit(format!(
+                "internal error while committing {} message(s): {}",
+                messages.len(),
+                panic.message()
+            )))
         }
     }
 }
@@ -456,6 +481,7 @@ impl Store {
         update_folders(&mut tx, &folders).await?;
         self.journal_created(&mut tx, &folders).await?;
         update_stores(&mut tx, &stores).await?;
+        crate::fault::point("group_commit", "commit");
         tx.commit().await?;
         Ok(ids)
     }
