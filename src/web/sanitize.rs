@@ -258,6 +258,9 @@ fn escape_into(out: &mut String, s: &str) {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
