@@ -819,6 +819,9 @@ fn truncate_chars(s: &str, max: usize) -> String {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
