@@ -317,6 +317,131 @@ async fn plain_text_bodies_are_escaped(db: Db) {
     srv.stop().await;
 }
 
+/// Issue 10: this mail, delivered to any mailbox, took the whole server down when opened in the
+/// web app (`find_link` sliced the text inside the "ü"). Now it opens: 200, the text intact, the
+/// link clickable, in the body and in its summary.
+async fn issue_10_german_plain_text_mail_opens(db: Db) {
+    let srv = webapp_server(db).await;
+    deliver(
+        &srv,
+        "alice@example.test",
+        "From: Anna <anna@example.de>\r\nTo: alice@example.test\r\nSubject: Hallo\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+         Hallo Jürgen, siehe https://example.org/a\r\n",
+    )
+    .await;
+    let b = Browser::login(&srv, "alice", "alice-pw").await;
+    let id = b.newest_inbox_message().await;
+    let r = b.get(&format!("/api/web/body?entryId={id}&info=1")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"html": false, "remoteImages": 0})
+    );
+    let r = b.get(&format!("/api/web/body?entryId={id}")).await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(
+            "Hallo Jürgen, siehe <a href=\"https://example.org/a\" target=\"_blank\" rel=\"noopener noreferrer\">\
+             https://example.org/a</a>"
+        ),
+        "{html}"
+    );
+    // The server is still there for everyone.
+    let s = srv.logon("bob", "bob-pw").await;
+    srv.ok("getStore", json!({"session": s})).await;
+    srv.stop().await;
+}
+
+/// The languages of tests/browser/world-mail.json (shared with the browser test).
+fn world_languages() -> Vec<Value> {
+    let v: Value = serde_json::from_str(include_str!("browser/world-mail.json")).unwrap();
+    v["languages"].as_array().unwrap().clone()
+}
+
+/// One mail of the world set: `form` is `plain`, `html` or `both` (multipart/alternative, the
+/// HTML part in base64). A word of the language sits right before the link and right after it.
+/// Returns the message, its subject, the language's sample text and the link.
+fn world_mail(l: &Value, form: &str) -> (String, String, String, String) {
+    use base64::Engine as _;
+    let s = |k: &str| l[k].as_str().unwrap().to_string();
+    let (lang, sample, word) = (s("lang"), s("sample"), s("word"));
+    let link = format!("https://example.org/{lang}/{word}");
+    let dir = if l["rtl"] == true { "rtl" } else { "auto" };
+    let plain = format!("{sample}\r\n{word}{link} {word}.\r\n");
+    let html = format!(
+        "<html><body><p dir=\"{dir}\">{sample}</p><p dir=\"{dir}\">{word}<a href=\"{link}\">{word} {link}</a> {word}.</p></body></html>\r\n"
+    );
+    let subject = format!("{} ({form})", s("subject"));
+    let b64 = |t: &str| base64::engine::general_purpose::STANDARD.encode(t.as_bytes());
+    let head = format!(
+        "From: World <world@example.net>\r\nTo: alice@example.test\r\nSubject: =?utf-8?B?{}?=\r\nMIME-Version: 1.0\r\n",
+        b64(&subject)
+    );
+    let utf8 = |ct: &str| format!("Content-Type: {ct}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+    let raw = match form {
+        "plain" => format!("{head}{}{plain}", utf8("text/plain")),
+        "html" => format!("{head}{}{html}", utf8("text/html")),
+        _ => {
+            let encoded = b64(&html);
+            let lines: Vec<&str> = encoded
+                .as_bytes()
+                .chunks(76)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect();
+            format!(
+                "{head}Content-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n--alt\r\n{}{plain}--alt\r\n\
+                 Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--alt--\r\n",
+                utf8("text/plain"),
+                lines.join("\r\n")
+            )
+        }
+    };
+    (raw, subject, sample, link)
+}
+
+/// Mail in German, French, Czech, Greek, Russian, Chinese, Arabic and with emoji, each as plain
+/// text, HTML and both, opens through `/api/web/body` and its summary: 200, the text intact
+/// character for character, the link clickable with the neighbouring words kept whole.
+async fn mail_from_the_whole_world_opens(db: Db) {
+    let srv = webapp_server(db).await;
+    let b = Browser::login(&srv, "alice", "alice-pw").await;
+    for l in world_languages() {
+        for form in ["plain", "html", "both"] {
+            let (raw, subject, sample, link) = world_mail(&l, form);
+            deliver(&srv, "alice@example.test", &raw).await;
+            let store = b.ok("getStore", json!({})).await;
+            let rows = b
+                .ok(
+                    "queryRows",
+                    json!({"folder": store["inbox"], "columns": ["PR_SUBJECT"]}),
+                )
+                .await;
+            assert_eq!(rows["rows"][0]["props"]["PR_SUBJECT"], subject.as_str(), "{rows}");
+            let id = rows["rows"][0]["entryId"].as_str().unwrap();
+
+            let r = b.get(&format!("/api/web/body?entryId={id}&info=1")).await;
+            assert_eq!(r.status(), 200, "{subject}");
+            let info: Value = r.json().await.unwrap();
+            assert_eq!(info, json!({"html": form != "plain", "remoteImages": 0}), "{subject}");
+
+            let r = b.get(&format!("/api/web/body?entryId={id}")).await;
+            assert_eq!(r.status(), 200, "{subject}");
+            let html = r.text().await.unwrap();
+            assert!(html.contains(&sample), "{subject}: the text is not intact in {html}");
+            let word = l["word"].as_str().unwrap();
+            assert!(
+                html.contains(&format!("{word}<a href=\"{link}\"")),
+                "{subject}: no clickable {link} right after {word} in {html}"
+            );
+            assert!(html.contains(&format!("</a> {word}.")), "{subject}: {html}");
+            assert!(html.contains("target=\"_blank\""), "{subject}: {html}");
+        }
+    }
+    srv.stop().await;
+}
+
 async fn webapp_files_carry_the_security_headers(db: Db) {
     let srv = webapp_server(db).await;
     let client = reqwest::Client::builder()
@@ -449,6 +574,8 @@ async fn named_properties_map_to_stable_tags(db: Db) {
 }
 
 on_both_backends!(
+    issue_10_german_plain_text_mail_opens,
+    mail_from_the_whole_world_opens,
     cookie_sessions_need_the_csrf_token,
     hostile_mail_is_rendered_inert,
     plain_text_bodies_are_escaped,
