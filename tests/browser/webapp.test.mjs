@@ -5,7 +5,9 @@
 // arrive in that user's session without a reload; create an appointment and a
 // contact and find them after a reload; hostile HTML mail shows nothing
 // active; screenshots of the finished views; the time to the first rows of a
-// 100,000-message folder. Tests run in order and share the browser sessions.
+// 100,000-message folder; and (issue 10) mail in eight scripts, as plain
+// text, HTML and both, reads in the reading pane. Tests run in order and
+// share the browser sessions.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -489,6 +491,60 @@ test("at phone width the mail view shows one pane at a time with a way back", as
   await page.getByRole("button", { name: "Back" }).click();
   await page.getByRole("navigation", { name: "Folders" }).waitFor();
   await phone.close();
+});
+
+// ---- mail from the whole world -------------------------------------------------------------------
+
+/** One mail of tests/browser/world-mail.json, built as tests/web_api.rs builds it: `form` is plain, html or both. */
+function worldMail(l, form) {
+  const link = `https://example.org/${l.lang}/${l.word}`;
+  const dir = l.rtl ? "rtl" : "auto";
+  const plain = `${l.sample}\n${l.word}${link} ${l.word}.\n`;
+  const html = `<html><body><p dir="${dir}">${l.sample}</p><p dir="${dir}">${l.word}<a href="${link}">${l.word} ${link}</a> ${l.word}.</p></body></html>\n`;
+  const subject = `${l.subject} (${form}) ${RUN}`;
+  const b64 = (t) => Buffer.from(t, "utf8").toString("base64");
+  const head = ["From: World <world@example.net>", `To: ${A1}`, `Subject: =?utf-8?B?${b64(subject)}?=`, "MIME-Version: 1.0"].join("\n") + "\n";
+  const utf8 = (ct) => `Content-Type: ${ct}; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n`;
+  const message =
+    form === "plain"
+      ? head + utf8("text/plain") + plain
+      : form === "html"
+        ? head + utf8("text/html") + html
+        : head +
+          'Content-Type: multipart/alternative; boundary="alt"\n\n--alt\n' +
+          utf8("text/plain") +
+          plain +
+          "--alt\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: base64\n\n" +
+          b64(html).replace(/.{76}/g, "$&\n") +
+          "\n--alt--\n";
+  return { message, subject, link };
+}
+
+test("mail in eight scripts, as plain text, HTML and both, reads in the reading pane with its links", async () => {
+  const world = JSON.parse(fs.readFileSync(new URL("./world-mail.json", import.meta.url), "utf8"));
+  // The signed-in page: it is the one that hears of new mail (a second page of the same session
+  // would compete with it for the session's events).
+  const page = page1;
+  await page.goto(APP + "#/mail");
+  await folder(page, "Inbox").click();
+  const reader = page.getByRole("region", { name: "Reading pane" });
+  for (const l of world.languages) {
+    for (const form of ["plain", "html", "both"]) {
+      const { message, subject, link } = worldMail(l, form);
+      const replies = await lmtpDeliver(LMTP, "world@example.net", [A1], message);
+      assert.match(replies[0], /^250 /, `${subject}: ${replies[0]}`);
+      await row(page, subject).waitFor({ timeout: 30000 });
+      await row(page, subject).click();
+      await reader.getByRole("heading", { name: subject }).waitFor();
+      const frame = frameOf(page);
+      await frame.getByText(l.sample).waitFor();
+      const a = frame.locator(`a[href="${link}"]`);
+      await a.waitFor();
+      assert.equal(await a.getAttribute("target"), "_blank", `${subject}: the link opens outside the pane`);
+      const text = await frame.locator("body").innerText();
+      assert.ok(text.includes(`${l.word}`) && text.includes(l.sample), `${subject}: ${text}`);
+    }
+  }
 });
 
 // ---- settings --------------------------------------------------------------------------------------------
