@@ -75,7 +75,7 @@ impl Panic {
     pub fn log(&self, unit: Unit<'_>) {
         tracing::error!(
             okapi_operation = unit.operation,
-            okapi_remote = unit.remote.map(|r| tracing::field::display(r)),
+            okapi_remote = unit.remote.map(tracing::field::display),
             okapi_user = unit.user,
             okapi_message_id = unit.message_id,
             version = env!("CARGO_PKG_VERSION"),
