@@ -55,7 +55,7 @@ pub struct Unit<'a> {
     pub operation: &'a str,
     /// `OKAPI_REMOTE`: who the unit was serving.
     pub remote: Option<&'a dyn DisplayDebug>,
-    /// `OKAPI_USER`: the login, where known.
+    /// `OKAPI_USER`: the login where known; for a delivery, the recipients.
     pub user: Option<&'a str>,
     /// `OKAPI_MESSAGE_ID`: the message being delivered.
     pub message_id: Option<&'a str>,

@@ -202,9 +202,13 @@ pub fn text_to_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 64);
     out.push_str("<div class=\"okapi-plain\">");
     let mut rest = text;
-    while let Some(start) = find_link(rest) {
-        let (before, from_link) = rest.split_at(start);
-        let (url, after) = from_link.split_at(link_end(from_link));
+    // Both offsets are char boundaries (see find_link and link_end); the
+    // checked splits make that a loop end rather than a panic if it ever
+    // stopped being true.
+    while let Some((before, from_link)) = find_link(rest).and_then(|start| rest.split_at_checked(start)) {
+        let Some((url, after)) = from_link.split_at_checked(link_end(from_link)) else {
+            break;
+        };
         escape_into(&mut out, before);
         out.push_str("<a href=\"");
         escape_into(&mut out, url);
