@@ -1642,7 +1642,8 @@ mod tests {
         assert!(error("setup database --hots x").contains("did you mean --host?"));
     }
 
-    /// `setup postfix` takes domains separated by spaces or commas, or `--undo`, not both.
+    /// `setup postfix` takes domains separated by spaces or commas, or `--undo`, not both; `--check`
+    /// with or without domains.
     #[test]
     fn setup_postfix_domains_or_undo() {
         let inv = parse_args(vec![
@@ -1665,6 +1666,16 @@ mod tests {
         assert!(error("setup postfix").contains("--domains is missing"));
         assert!(error("setup postfix --undo --domains a.org").contains("--undo takes no --domains"));
         assert!(error("setup postfix --domains a'b").contains("only letters"));
+        // --check needs no domains, and takes them to check those.
+        assert!(matches!(
+            command("setup postfix --check"),
+            Command::Setup(setup::Task::Postfix(setup::Postfix { check: true, ref domains, .. })) if domains.is_empty()
+        ));
+        assert!(matches!(
+            command("setup postfix --check --domains example.org"),
+            Command::Setup(setup::Task::Postfix(setup::Postfix { check: true, ref domains, .. })) if domains.len() == 1
+        ));
+        assert!(error("setup postfix --undo --check").contains("no --check"));
         assert_eq!(
             command("setup apache --dry-run"),
             Command::Setup(setup::Task::Apache { dry_run: true })
