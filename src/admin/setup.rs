@@ -591,7 +591,7 @@ fn postfix(p: &Postfix, out: &mut impl Write) -> Result<(), SetupError> {
 
 /// `setup postfix --check`: prints each problem with its fix; an error when there is one.
 fn postfix_check(p: &Postfix, out: &mut impl Write) -> Result<(), SetupError> {
-    if !Path::new("/usr/sbin/postconf").exists() && Process::new("postconf").arg("-d").output().is_err() {
+    if Process::new("postconf").args(["-h", "mail_version"]).output().is_err() {
         return Err(SetupError::Unsupported(
             "postconf is not installed: this check is for Postfix (see /usr/share/doc/okapi-server/MTA.md)".into(),
         ));
@@ -619,14 +619,8 @@ fn postfix_check(p: &Postfix, out: &mut impl Write) -> Result<(), SetupError> {
         return Ok(());
     }
     for problem in &found {
-        say(
-            out,
-            &format!(
-                "problem: {}
-    fix: {}",
-                problem.what, problem.fix
-            ),
-        );
+        say(out, &format!("problem: {}", problem.what));
+        say(out, &format!("    fix: {}", problem.fix));
     }
     Err(SetupError::MailBlocked(found.len()))
 }
@@ -639,12 +633,8 @@ fn master_chrooted(service: &str) -> Option<bool> {
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&o.stdout);
-    match text.split_whitespace().nth(4)? {
-        "y" => Some(true),
-        "n" => Some(false),
-        // "-": the default, which is chroot=n since Postfix 3.0 (Debian's own master.cf says y).
-        _ => Some(false),
-    }
+    // "-" is the default, chroot=n since Postfix 3.0 (Debian's own master.cf says y).
+    Some(text.split_whitespace().nth(4)? == "y")
 }
 
 /// Connects to the LMTP target as Postfix would and reads okapi's greeting.
