@@ -89,7 +89,7 @@ fail() {
 
 cleanup() {
     local status=$?
-    poweroff
+    stop_container
     exit "$status"
 }
 trap cleanup EXIT
@@ -204,7 +204,7 @@ boot() {
 }
 
 # Powers the container off and removes its root.
-poweroff() {
+stop_container() {
     if [ -n "$pid1" ] && [ -d "/proc/$pid1" ]; then
         # SIGRTMIN+4 asks systemd for a clean poweroff (as machinectl does).
         kill -s RTMIN+4 "$pid1" 2>/dev/null || true
@@ -388,7 +388,7 @@ done
 inside systemctl is-active --quiet apache2 || fail "apache2 stopped after the purge"
 inside dpkg -l | awk '$2 ~ /^okapi/ { found = 1 } END { exit found }' || fail "dpkg still lists an okapi package"
 
-poweroff
+stop_container
 
 # --- installed while nothing runs, then booted ---------------------------------
 
