@@ -279,19 +279,26 @@ async fn open_store_waiting(cfg: &Config) -> Result<Option<Store>, String> {
     use crate::error::StoreError;
     let opts = store_options(cfg)?;
     let mut stop = Box::pin(shutdown_signal());
-    let mut warned = false;
+    // Logged once per cause, so that a database that first is down and then refuses okapi shows
+    // both, each with its next step.
+    let mut logged_cause = None;
+    crate::linux::notify::waiting(&format!("waiting for the database at {}", redact(&cfg.database_url)));
     loop {
-        crate::linux::notify::waiting(&format!("waiting for the database at {}", redact(&cfg.database_url)));
         match Store::open(&opts).await {
             Ok(s) => return Ok(Some(s)),
             Err(e @ (StoreError::SchemaTooNew { .. } | StoreError::Invalid(_) | StoreError::BlobIo { .. })) => {
                 return Err(format!("cannot open the store at {}: {e}", redact(&cfg.database_url)));
             }
             Err(e) => {
-                let msg = format!("waiting for the database at {}: {e}", redact(&cfg.database_url));
-                if !warned {
+                use crate::linux::database_advice::{classify, next_step};
+                let cause = classify(&e);
+                let mut msg = format!("waiting for the database at {}: {e}", redact(&cfg.database_url));
+                if let Some(step) = next_step(cause, &cfg.database_url) {
+                    msg = format!("{msg}; {step}");
+                }
+                if logged_cause != Some(cause) {
                     tracing::warn!("{msg}; retrying every 2 seconds");
-                    warned = true;
+                    logged_cause = Some(cause);
                 }
                 crate::linux::notify::waiting(&msg);
             }

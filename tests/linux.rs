@@ -278,6 +278,17 @@ async fn notify_protocol_follows_the_database() {
         early.iter().any(|m| m.contains("STATUS=waiting for the database")),
         "{early:?}"
     );
+    // ... and, once the attempt has timed out, the step that ends the wait: nothing answers on
+    // this host.
+    let t = Instant::now();
+    let mut waiting = early;
+    while !waiting.iter().any(|m| m.contains("systemctl start mariadb")) {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "no next step in STATUS=: {waiting:?}"
+        );
+        waiting = notify.collect(Duration::from_secs(1));
+    }
     // It comes up.
     let proxy = DbProxy::start(proxy_port, (host, port));
     let t = Instant::now();
@@ -318,6 +329,49 @@ async fn notify_protocol_follows_the_database() {
         .wait_exit(Duration::from_secs(40))
         .expect("the server exits after SIGTERM");
     assert!(status.success(), "{status:?}");
+    common::drop_mysql_db(&db_name).await;
+}
+
+/// While MariaDB refuses okapi's account (the database was never set up for it), STATUS= shows
+/// the error together with the command that sets it up, and READY=1 does not come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_names_the_fix_when_the_database_refuses_okapi() {
+    let Some(base) = common::mysql_url() else {
+        eprintln!("OKAPI_TEST_MYSQL_URL not set: this test needs MariaDB");
+        return;
+    };
+    let (db_url, db_name) = common::fresh_mysql_db_named(&base).await;
+    // The test account with a password it does not have.
+    let (account, rest) = db_url.split_once('@').unwrap();
+    let (user, _) = account.rsplit_once(':').unwrap();
+    let refused = format!("{user}:not-the-password@{rest}");
+    let dir = open_dir();
+    let mut notify = NotifyListener::new(dir.path());
+    let http = free_port();
+    let cfg = write_config(
+        dir.path(),
+        &format!("server_listen = 127.0.0.1:{http}\ndatabase_url = {refused}\nattachment_storage = db\n"),
+    );
+    let server = Running(
+        Command::new(SERVER)
+            .arg("--config")
+            .arg(&cfg)
+            .env("NOTIFY_SOCKET", &notify.path)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let seen = notify.collect(Duration::from_secs(4));
+    assert!(
+        !has(&seen, "READY=1"),
+        "READY=1 although the database refuses: {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|m| m.contains("Access denied") && m.contains("run \"okapi-admin setup database\"")),
+        "no next step in STATUS=: {seen:?}"
+    );
+    drop(server);
     common::drop_mysql_db(&db_name).await;
 }
 

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_okapi-server");
+const ADMIN: &str = env!("CARGO_BIN_EXE_okapi-admin");
 
 /// The highest `systemd-analyze security` exposure the service may have (issue 4).
 const MAX_EXPOSURE: f64 = 1.5;
@@ -117,7 +118,9 @@ fn units_pass_systemd_analyze_verify() {
     let mut copies = Vec::new();
     for unit in units() {
         let text = std::fs::read_to_string(&unit).unwrap();
-        let text = text.replace("ExecStart=/usr/sbin/okapi-server ", &format!("ExecStart={SERVER} "));
+        let text = text
+            .replace("ExecStart=/usr/sbin/okapi-server ", &format!("ExecStart={SERVER} "))
+            .replace("ExecStart=/usr/sbin/okapi-admin ", &format!("ExecStart={ADMIN} "));
         let copy = dir.path().join(file_name(&unit));
         std::fs::write(&copy, text).unwrap();
         copies.push(copy);

@@ -36,6 +36,7 @@
 
 mod client;
 mod commands;
+mod postfix_check;
 mod setup;
 
 use std::collections::VecDeque;
@@ -622,7 +623,7 @@ reload of Apache.
     Spec {
         area: "setup",
         verb: "postfix",
-        args: "--domains DOMAINS | --undo",
+        args: "--domains DOMAINS | --undo | --check [--domains DOMAINS]",
         summary: "deliver mail domains to okapi over LMTP (postconf -e), or undo that",
         details: "\
 Options:
@@ -631,13 +632,18 @@ Options:
   --transport T       Postfix's transport (default lmtp:inet:127.0.0.1:2003)
   --state FILE        record of the previous values (default /var/lib/okapi/postfix-changes)
   --undo              put back the recorded values (keys changed since are left alone)
+  --check             change nothing: report each setting that keeps mail for DOMAINS
+                      (default: those in virtual_mailbox_domains) from reaching okapi,
+                      with the command that fixes it; exit status 1 if there is one
   --dry-run           print the postconf commands instead
 
-Sets virtual_transport and virtual_mailbox_domains; the values they had are recorded
-once, in the format okapi's Debian package uses, and restored by --undo or when the
-package is purged.
+Sets virtual_transport and virtual_mailbox_domains, and takes the domains out of
+mydestination when it names them (also through $myhostname, $mydomain or $myorigin):
+a domain there is delivered locally and its users are \"User unknown\". The values
+these keys had are recorded once, in the format okapi's Debian package uses, and
+restored by --undo or when the package is purged.
 ",
-        options: &["--domains", "--transport", "--state", "--undo", "--dry-run"],
+        options: &["--domains", "--transport", "--state", "--undo", "--check", "--dry-run"],
         parse: parse_setup_postfix,
     },
 ];
@@ -1479,6 +1485,7 @@ fn parse_setup_postfix(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
         transport: setup::LMTP_TRANSPORT.to_string(),
         state: PathBuf::from(setup::POSTFIX_STATE),
         undo: false,
+        check: false,
         dry_run: false,
     };
     while let Some(opt) = cx.next_option()? {
@@ -1493,16 +1500,17 @@ fn parse_setup_postfix(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
             "--transport" => p.transport = cx.value(&opt)?,
             "--state" => p.state = PathBuf::from(cx.value(&opt)?),
             "--undo" => p.undo = true,
+            "--check" => p.check = true,
             "--dry-run" => p.dry_run = true,
             _ => return Err(cx.unknown(&opt)),
         }
     }
     cx.positionals([])?;
-    if p.undo && !p.domains.is_empty() {
-        return Err(cx.error("--undo takes no --domains"));
+    if p.undo && (p.check || !p.domains.is_empty()) {
+        return Err(cx.error("--undo takes no --domains and no --check"));
     }
-    if !p.undo && p.domains.is_empty() {
-        return Err(cx.error("--domains is missing (or --undo)"));
+    if !p.undo && !p.check && p.domains.is_empty() {
+        return Err(cx.error("--domains is missing (or --undo, or --check)"));
     }
     if p.transport.is_empty() || p.transport.contains(char::is_whitespace) {
         return Err(cx.error(format!("--transport {:?} is not a Postfix transport", p.transport)));
@@ -1634,7 +1642,8 @@ mod tests {
         assert!(error("setup database --hots x").contains("did you mean --host?"));
     }
 
-    /// `setup postfix` takes domains separated by spaces or commas, or `--undo`, not both.
+    /// `setup postfix` takes domains separated by spaces or commas, or `--undo`, not both; `--check`
+    /// with or without domains.
     #[test]
     fn setup_postfix_domains_or_undo() {
         let inv = parse_args(vec![
@@ -1657,6 +1666,16 @@ mod tests {
         assert!(error("setup postfix").contains("--domains is missing"));
         assert!(error("setup postfix --undo --domains a.org").contains("--undo takes no --domains"));
         assert!(error("setup postfix --domains a'b").contains("only letters"));
+        // --check needs no domains, and takes them to check those.
+        assert!(matches!(
+            command("setup postfix --check"),
+            Command::Setup(setup::Task::Postfix(setup::Postfix { check: true, ref domains, .. })) if domains.is_empty()
+        ));
+        assert!(matches!(
+            command("setup postfix --check --domains example.org"),
+            Command::Setup(setup::Task::Postfix(setup::Postfix { check: true, ref domains, .. })) if domains.len() == 1
+        ));
+        assert!(error("setup postfix --undo --check").contains("no --check"));
         assert_eq!(
             command("setup apache --dry-run"),
             Command::Setup(setup::Task::Apache { dry_run: true })

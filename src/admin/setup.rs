@@ -17,6 +17,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 
+use super::postfix_check;
+
 /// Where the Debian packages and this command record Postfix's previous settings.
 pub(crate) const POSTFIX_STATE: &str = "/var/lib/okapi/postfix-changes";
 /// The transport okapi's packages give Postfix: okapi-server's LMTP listener on loopback.
@@ -75,6 +77,8 @@ pub(crate) struct Postfix {
     pub state: PathBuf,
     /// Put the recorded values back instead.
     pub undo: bool,
+    /// Only report what keeps mail from reaching okapi (`--check`).
+    pub check: bool,
     /// Print instead of doing.
     pub dry_run: bool,
 }
@@ -130,6 +134,8 @@ pub(crate) enum SetupError {
     },
     /// The host is not set up the way the task needs.
     Unsupported(String),
+    /// `setup postfix --check` found this many problems (each printed with its fix).
+    MailBlocked(usize),
 }
 
 impl fmt::Display for SetupError {
@@ -138,6 +144,10 @@ impl fmt::Display for SetupError {
             SetupError::Program { command, detail } => write!(f, "{command}: {detail}"),
             SetupError::File { path, source } => write!(f, "{}: {source}", path.display()),
             SetupError::Unsupported(m) => f.write_str(m),
+            SetupError::MailBlocked(n) => write!(
+                f,
+                "{n} Postfix setting(s) keep mail from reaching okapi; the fix for each is printed above"
+            ),
         }
     }
 }
@@ -419,22 +429,31 @@ fn format_record(record: &[Recorded]) -> String {
 }
 
 /// What pointing Postfix at okapi changes, and the record to keep. `current` gives a key's value
-/// in main.cf (`postconf -n -h`), empty when unset. An existing record keeps its old values (the
-/// ones from before okapi's first change) and takes the new ones.
+/// in main.cf (`postconf -n -h`), empty when unset. `mydestination` is its new value when it named
+/// one of the domains ([`postfix_check::mydestination_without`]). An existing record keeps its old
+/// values (the ones from before okapi's first change) and takes the new ones; a key it records
+/// that okapi no longer changes keeps its line, so that purge still puts it back.
 pub(crate) fn postfix_plan(
     domains: &[Name],
     transport: &str,
+    mydestination: Option<String>,
     record: Option<&str>,
     current: impl Fn(&str) -> String,
 ) -> (Vec<PostconfChange>, String) {
     let domains = domains.iter().map(Name::as_str).collect::<Vec<_>>().join(" ");
-    let wanted = [
+    let mut wanted = vec![
         ("virtual_transport", transport.to_string()),
         ("virtual_mailbox_domains", domains),
     ];
+    if let Some(m) = mydestination {
+        wanted.push(("mydestination", m));
+    }
     let before = record.map(parse_record).unwrap_or_default();
     let mut lines = Vec::new();
     let mut changes = Vec::new();
+    for kept in before.iter().filter(|r| !wanted.iter().any(|(k, _)| *k == r.key)) {
+        lines.push(kept.clone());
+    }
     for (key, new) in wanted {
         let old = before
             .iter()
@@ -478,7 +497,21 @@ fn postconf_value(key: &str) -> String {
     }
 }
 
+/// Postfix's effective values of `keys` (`postconf KEY...`), `myorigin` read from its file.
+fn postconf_settings(keys: &[&str]) -> postfix_check::Settings {
+    let text = match Process::new("postconf").args(keys).stderr(Stdio::null()).output() {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        _ => String::new(),
+    };
+    let mut settings = postfix_check::Settings::parse(&text);
+    settings.resolve_myorigin(|path| std::fs::read_to_string(path).ok());
+    settings
+}
+
 fn postfix(p: &Postfix, out: &mut impl Write) -> Result<(), SetupError> {
+    if p.check {
+        return postfix_check(p, out);
+    }
     let record = match std::fs::read_to_string(&p.state) {
         Ok(s) => Some(s),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -496,7 +529,16 @@ fn postfix(p: &Postfix, out: &mut impl Write) -> Result<(), SetupError> {
         };
         (postfix_undo_plan(record, postconf_value), None)
     } else {
-        let (c, r) = postfix_plan(&p.domains, &p.transport, record.as_deref(), postconf_value);
+        let settings = postconf_settings(postfix_check::KEYS);
+        let domains: Vec<&str> = p.domains.iter().map(Name::as_str).collect();
+        let mydestination = postfix_check::mydestination_without(&settings, &domains);
+        let (c, r) = postfix_plan(
+            &p.domains,
+            &p.transport,
+            mydestination,
+            record.as_deref(),
+            postconf_value,
+        );
         (c, Some(r))
     };
     for change in &changes {
@@ -545,6 +587,98 @@ fn postfix(p: &Postfix, out: &mut impl Write) -> Result<(), SetupError> {
         say(out, "ran postfix reload");
     }
     Ok(())
+}
+
+/// `setup postfix --check`: prints each problem with its fix; an error when there is one.
+fn postfix_check(p: &Postfix, out: &mut impl Write) -> Result<(), SetupError> {
+    if Process::new("postconf").args(["-h", "mail_version"]).output().is_err() {
+        return Err(SetupError::Unsupported(
+            "postconf is not installed: this check is for Postfix (see /usr/share/doc/okapi-server/MTA.md)".into(),
+        ));
+    }
+    let settings = postconf_settings(postfix_check::KEYS);
+    let transport = settings.expand(settings.raw("virtual_transport"));
+    let target = postfix_check::lmtp_target(&transport);
+    let host = postfix_check::Host {
+        chrooted: target.as_ref().and_then(|(service, _)| master_chrooted(service)),
+        listener: match &target {
+            Some((_, t)) => lmtp_greeting(&settings, t),
+            None => Ok(()),
+        },
+    };
+    let domains: Vec<String> = p.domains.iter().map(|d| d.as_str().to_string()).collect();
+    let found = postfix_check::problems(&settings, &domains, &p.transport, &host);
+    if found.is_empty() {
+        say(
+            out,
+            &format!(
+                "Postfix hands mail for {} to okapi over {transport}",
+                settings.raw("virtual_mailbox_domains")
+            ),
+        );
+        return Ok(());
+    }
+    for problem in &found {
+        say(out, &format!("problem: {}", problem.what));
+        say(out, &format!("    fix: {}", problem.fix));
+    }
+    Err(SetupError::MailBlocked(found.len()))
+}
+
+/// Whether master.cf runs `service` (type unix) chrooted: `postconf -M service/unix`, 5th column.
+fn master_chrooted(service: &str) -> Option<bool> {
+    let o = Process::new("postconf")
+        .args(["-M", &format!("{service}/unix")])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&o.stdout);
+    // "-" is the default, chroot=n since Postfix 3.0 (Debian's own master.cf says y).
+    Some(text.split_whitespace().nth(4)? == "y")
+}
+
+/// Connects to the LMTP target as Postfix would and reads okapi's greeting.
+fn lmtp_greeting(settings: &postfix_check::Settings, target: &postfix_check::Target) -> Result<(), String> {
+    use std::io::BufReader;
+    use std::net::{TcpStream, ToSocketAddrs as _};
+    use std::os::unix::net::UnixStream;
+    // Long enough for a socket-activated okapi-server to start and open its database.
+    let wait = std::time::Duration::from_secs(20);
+    let line = match target {
+        postfix_check::Target::Inet(addr) => {
+            let a = addr
+                .to_socket_addrs()
+                .map_err(|e| format!("{addr}: {e}"))?
+                .next()
+                .ok_or_else(|| format!("{addr}: no address"))?;
+            let s = TcpStream::connect_timeout(&a, wait).map_err(|e| format!("{addr}: {e}"))?;
+            s.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;
+            read_line(BufReader::new(s))
+        }
+        postfix_check::Target::Unix(path) => {
+            let path = postfix_check::unix_path(settings, path);
+            let s = UnixStream::connect(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            s.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;
+            read_line(BufReader::new(s))
+        }
+    }?;
+    if line.starts_with("220") && line.contains("okapi") {
+        Ok(())
+    } else if line.is_empty() {
+        Err("it closed the connection without a greeting".into())
+    } else {
+        Err(format!(
+            "it greets with {:?}, which is not okapi's LMTP",
+            line.trim_end()
+        ))
+    }
+}
+
+/// The first line the peer sends (the greeting).
+fn read_line(mut r: impl io::BufRead) -> Result<String, String> {
+    let mut line = String::new();
+    r.read_line(&mut line).map_err(|e| format!("no greeting: {e}"))?;
+    Ok(line)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -693,7 +827,7 @@ mod tests {
             "virtual_transport" => "virtual".to_string(),
             _ => String::new(),
         };
-        let (changes, record) = postfix_plan(&[n("example.org")], LMTP_TRANSPORT, None, main_cf);
+        let (changes, record) = postfix_plan(&[n("example.org")], LMTP_TRANSPORT, None, None, main_cf);
         assert_eq!(
             changes,
             [
@@ -714,6 +848,7 @@ mod tests {
         let (_, record2) = postfix_plan(
             &[n("example.org"), n("example.net")],
             LMTP_TRANSPORT,
+            None,
             Some(&record),
             after,
         );
@@ -721,6 +856,42 @@ mod tests {
             record2,
             "virtual_transport\tvirtual\tlmtp:inet:127.0.0.1:2003\n\
              virtual_mailbox_domains\t\texample.org example.net\n"
+        );
+    }
+
+    /// mydestination is changed and recorded like the other keys; a later run that no longer
+    /// needs to change it keeps its line, so that purge still restores it.
+    #[test]
+    fn postfix_records_mydestination() {
+        let main_cf = |k: &str| match k {
+            "mydestination" => "$myhostname, example.org, localhost".to_string(),
+            _ => String::new(),
+        };
+        let (changes, record) = postfix_plan(
+            &[n("example.org")],
+            LMTP_TRANSPORT,
+            Some("$myhostname, localhost".into()),
+            None,
+            main_cf,
+        );
+        assert_eq!(
+            changes[2],
+            PostconfChange::Set("mydestination".into(), "$myhostname, localhost".into())
+        );
+        assert!(record.ends_with("mydestination\t$myhostname, example.org, localhost\t$myhostname, localhost\n"));
+        let (changes2, record2) = postfix_plan(&[n("example.org")], LMTP_TRANSPORT, None, Some(&record), main_cf);
+        assert_eq!(changes2.len(), 2);
+        assert!(record2.starts_with("mydestination\t$myhostname, example.org, localhost\t$myhostname, localhost\n"));
+        let undo = postfix_undo_plan(&record2, |k| match k {
+            "mydestination" => "$myhostname, localhost".to_string(),
+            _ => String::new(),
+        });
+        assert_eq!(
+            undo,
+            [PostconfChange::Set(
+                "mydestination".into(),
+                "$myhostname, example.org, localhost".into()
+            )]
         );
     }
 

@@ -21,7 +21,7 @@ install_pkgs=(mariadb-server apache2 postfix curl)
 fetch_pkgs=(dbconfig-common dbconfig-mysql ucf adduser debconf apparmor)
 
 # The key changes whenever this script changes what goes into the root.
-key=$(printf '%s\n' "$suite" "$mirror" "$base_pkgs" "${install_pkgs[*]}" "${fetch_pkgs[*]}" v1 |
+key=$(printf '%s\n' "$suite" "$mirror" "$base_pkgs" "${install_pkgs[*]}" "${fetch_pkgs[*]}" v2 |
     sha256sum | cut -c1-12)
 tarball=$cache/bookworm-$key.tar.zst
 if [ -f "$tarball" ]; then
@@ -68,10 +68,12 @@ in_root() {
         --setenv=DEBIAN_FRONTEND=noninteractive "$@" </dev/null
 }
 
+# Postfix as a single-domain office server has it: "Internet Site" whose mail
+# name is the domain okapi serves (Debian puts it into mydestination).
 say "installing ${install_pkgs[*]}"
 cat >"$root/var/tmp/preseed" <<'DEBCONF'
 postfix postfix/main_mailer_type select Internet Site
-postfix postfix/mailname string mail.example.org
+postfix postfix/mailname string example.org
 DEBCONF
 in_root debconf-set-selections /var/tmp/preseed
 rm -f "$root/var/tmp/preseed"

@@ -3,8 +3,14 @@
 # tests/distro/make-root.sh) with mariadb-server, apache2 and postfix in it;
 # okapi's .debs installed with apt inside the container booted with systemd
 # as PID 1 under systemd-nspawn, on a private network (loopback only), and
-# driven with systemctl. Then: an account, a mail through Postfix read back
-# through Apache, the web app, reload, the journal, an upgrade, and a purge.
+# driven with systemctl. Postfix is "Internet Site" with the machine's mail
+# name example.org, which is also okapi's domain (so it starts out in
+# mydestination). Then: an account, a mail through Postfix read back through
+# Apache, the web app, reload, the journal, the next step okapi-server's
+# status names when the database is down or refuses it, an upgrade, and a
+# purge. Second, in a fresh root: the .debs installed while nothing runs (an
+# image build: nspawn without --boot, services kept down by policy-rc.d),
+# then booted, and the first mail delivered without any set-up command.
 #
 # Usage (root):
 #   tests/distro/nspawn-debian12.sh SERVER.deb WEBAPP.deb UPGRADE-SERVER.deb
@@ -83,16 +89,7 @@ fail() {
 
 cleanup() {
     local status=$?
-    if [ -n "$pid1" ] && [ -d "/proc/$pid1" ]; then
-        # SIGRTMIN+4 asks systemd for a clean poweroff (as machinectl does).
-        kill -s RTMIN+4 "$pid1" 2>/dev/null || true
-    fi
-    if [ -n "$nspawn_pid" ]; then
-        for _ in $(seq 60); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.5; done
-        kill -9 "$nspawn_pid" 2>/dev/null || true
-        wait "$nspawn_pid" 2>/dev/null || true
-    fi
-    [ -z "$root" ] || rm -rf "$root"
+    stop_container
     exit "$status"
 }
 trap cleanup EXIT
@@ -124,31 +121,29 @@ find_pid1() {
 
 # --- the root ----------------------------------------------------------------
 
-say "root: cached debootstrap of Debian 12 with mariadb-server, apache2, postfix"
-tarball=$("$top/tests/distro/make-root.sh")
-root=$(mktemp -d /var/tmp/okapi-distro.XXXXXX)
-chmod 0755 "$root"
-tar --numeric-owner --xattrs -C "$root" -I zstd -xf "$tarball"
-echo okapi-distro >"$root/etc/hostname"
-printf '127.0.0.1\tlocalhost\n127.0.1.1\tokapi-distro mail.example.org\n::1\tlocalhost ip6-localhost\n' >"$root/etc/hosts"
-# nspawn mounts a fresh /tmp: the packages go to /var/tmp.
-install -d "$root/var/tmp/debs" "$root/var/tmp/upgrade"
-cp "$server_deb" "$webapp_deb" "$root/var/tmp/debs/"
-cp "$upgrade_deb" "$root/var/tmp/upgrade/"
-debs_in=(/var/tmp/debs/"$(basename "$server_deb")" /var/tmp/debs/"$(basename "$webapp_deb")")
-upgrade_in=/var/tmp/upgrade/$(basename "$upgrade_deb")
+tarball=
+# A fresh root from the cached tarball, with okapi's dependencies downloaded
+# and the debconf answers an administrator would give; sets $root.
+prepare_root() {
+    [ -n "$tarball" ] || tarball=$("$top/tests/distro/make-root.sh")
+    root=$(mktemp -d /var/tmp/okapi-distro.XXXXXX)
+    chmod 0755 "$root"
+    tar --numeric-owner --xattrs -C "$root" -I zstd -xf "$tarball"
+    echo okapi-distro >"$root/etc/hostname"
+    printf '127.0.0.1\tlocalhost\n127.0.1.1\tokapi-distro mail.example.org\n::1\tlocalhost ip6-localhost\n' >"$root/etc/hosts"
+    # nspawn mounts a fresh /tmp: the packages go to /var/tmp.
+    install -d "$root/var/tmp/debs" "$root/var/tmp/upgrade"
+    cp "$server_deb" "$webapp_deb" "$root/var/tmp/debs/"
+    cp "$upgrade_deb" "$root/var/tmp/upgrade/"
 
-# Not booted, with the host's network: whatever okapi needs that the cached
-# root lacks is downloaded (not installed) now, since the booted container has
-# no network. The debconf answers an administrator would give.
-say "pre-download okapi's dependencies and preseed debconf"
-setup_root() {
-    systemd-nspawn --quiet --register=no --keep-unit --machine=okapi-distro -D "$root" \
-        --setenv=DEBIAN_FRONTEND=noninteractive "$@" </dev/null
-}
-setup_root apt-get install -y -q --download-only "${debs_in[@]}" >"$logs/download.log" 2>&1 ||
-    { cat "$logs/download.log" >&2; fail "apt-get --download-only"; }
-cat >"$root/var/tmp/preseed" <<'PRESEED'
+    # Not booted, with the host's network: whatever okapi needs that the
+    # cached root lacks is downloaded (not installed) now, since the booted
+    # container has no network.
+    setup_root apt-get install -y -q --download-only "${debs_in[@]}" >"$logs/download.log" 2>&1 ||
+        { cat "$logs/download.log" >&2; fail "apt-get --download-only"; }
+
+    # The debconf answers an administrator would give.
+    cat >"$root/var/tmp/preseed" <<'PRESEED'
 okapi-server okapi-server/dbconfig-install boolean true
 okapi-server okapi-server/database-type select mysql
 okapi-server okapi-server/mysql/method select Unix socket
@@ -156,32 +151,84 @@ okapi-server okapi-server/mysql/app-pass password
 okapi-server okapi-server/postfix-configure boolean true
 okapi-server okapi-server/postfix-domains string example.org
 PRESEED
-setup_root debconf-set-selections /var/tmp/preseed
+    setup_root debconf-set-selections /var/tmp/preseed
+    # Postfix was installed as "Internet Site" with the mail name example.org
+    # (make-root.sh), okapi's domain: Debian put it into mydestination.
+    mydestination_before=$(sed -n 's/^mydestination = //p' "$root/etc/postfix/main.cf")
+    mail_name_in "$mydestination_before" || fail "the mail name example.org is not in mydestination ($mydestination_before)"
+}
+
+# Whether the Postfix list $1 has the item example.org.
+mail_name_in() { printf '%s\n' "$1" | tr ',' '\n' | sed 's/^ *//' | grep -qx example.org; }
+
+# Runs a command with no service started (an image build): a policy-rc.d
+# that refuses every start, as debootstrap and mkosi use.
+services_down() {
+    printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+    chmod 0755 "$root/usr/sbin/policy-rc.d"
+    local status=0
+    "$@" || status=$?
+    rm -f "$root/usr/sbin/policy-rc.d"
+    return "$status"
+}
+
+setup_root() {
+    systemd-nspawn --quiet --register=no --keep-unit --machine=okapi-distro -D "$root" \
+        --setenv=DEBIAN_FRONTEND=noninteractive "$@" </dev/null
+}
+
+# Boots the container in $root (systemd as PID 1, private network) and waits
+# until it runs; sets $nspawn_pid and $pid1.
+boot() {
+    systemd-nspawn --quiet --boot --register=no --keep-unit --private-network -D "$root" \
+        --machine=okapi-distro >"$logs/console$1.log" 2>&1 </dev/null &
+    nspawn_pid=$!
+    local deadline=$(($(date +%s) + 30))
+    until pid1=$(find_pid1); do
+        kill -0 "$nspawn_pid" 2>/dev/null || { cat "$logs/console$1.log" >&2; fail "systemd-nspawn exited"; }
+        [ "$(date +%s)" -lt "$deadline" ] || fail "no PID 1 in the container after 30 s"
+        sleep 0.2
+    done
+    [ "$(inside cat /proc/1/comm)" = systemd ] || fail "PID 1 in the container is not systemd"
+    # PID 1 answers on its bus only once it has set it up: ask until it does.
+    local state=
+    deadline=$(($(date +%s) + 120))
+    while :; do
+        state=$(inside systemctl is-system-running --wait 2>/dev/null || true)
+        case $state in running | degraded | maintenance | stopping | offline) break ;; esac
+        [ "$(date +%s)" -lt "$deadline" ] || break
+        sleep 0.5
+    done
+    say "system state: $state"
+    [ "$state" = running ] || [ "$state" = degraded ] || fail "the container did not boot (state $state)"
+}
+
+# Powers the container off and removes its root.
+stop_container() {
+    if [ -n "$pid1" ] && [ -d "/proc/$pid1" ]; then
+        # SIGRTMIN+4 asks systemd for a clean poweroff (as machinectl does).
+        kill -s RTMIN+4 "$pid1" 2>/dev/null || true
+    fi
+    if [ -n "$nspawn_pid" ]; then
+        for _ in $(seq 60); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.5; done
+        kill -9 "$nspawn_pid" 2>/dev/null || true
+        wait "$nspawn_pid" 2>/dev/null || true
+    fi
+    nspawn_pid='' pid1=''
+    [ -z "$root" ] || rm -rf "$root"
+    root=
+}
+
+debs_in=(/var/tmp/debs/"$(basename "$server_deb")" /var/tmp/debs/"$(basename "$webapp_deb")")
+upgrade_in=/var/tmp/upgrade/$(basename "$upgrade_deb")
+
+say "root: cached debootstrap of Debian 12 with mariadb-server, apache2, postfix; mail name example.org"
+prepare_root
 
 # --- boot ----------------------------------------------------------------------
 
 say "boot the container (systemd as PID 1, private network)"
-systemd-nspawn --quiet --boot --register=no --keep-unit --private-network -D "$root" \
-    --machine=okapi-distro >"$logs/console.log" 2>&1 </dev/null &
-nspawn_pid=$!
-deadline=$(($(date +%s) + 30))
-until pid1=$(find_pid1); do
-    kill -0 "$nspawn_pid" 2>/dev/null || { cat "$logs/console.log" >&2; fail "systemd-nspawn exited"; }
-    [ "$(date +%s)" -lt "$deadline" ] || fail "no PID 1 in the container after 30 s"
-    sleep 0.2
-done
-[ "$(inside cat /proc/1/comm)" = systemd ] || fail "PID 1 in the container is not systemd"
-# PID 1 answers on its bus only once it has set it up: ask until it does.
-state=
-deadline=$(($(date +%s) + 120))
-while :; do
-    state=$(inside systemctl is-system-running --wait 2>/dev/null || true)
-    case $state in running | degraded | maintenance | stopping | offline) break ;; esac
-    [ "$(date +%s)" -lt "$deadline" ] || break
-    sleep 0.5
-done
-say "system state: $state"
-[ "$state" = running ] || [ "$state" = degraded ] || fail "the container did not boot (state $state)"
+boot ""
 wait_for 60 "MariaDB to answer" inside mariadb-admin ping
 inside systemctl is-active --quiet apache2 postfix || fail "apache2 or postfix is not running"
 
@@ -215,9 +262,14 @@ inside systemctl is-active --quiet okapi-server.service || fail "okapi-server.se
 inside mariadb -N -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='okapi'" |
     grep -qv '^0$' || fail "okapi's tables are not in MariaDB"
 
-say "Postfix is pointed at okapi"
+say "Postfix is pointed at okapi, and the mail name left mydestination"
 [ "$(inside postconf -h virtual_transport)" = lmtp:inet:127.0.0.1:2003 ] || fail "virtual_transport not set"
 [ "$(inside postconf -h virtual_mailbox_domains)" = example.org ] || fail "virtual_mailbox_domains not set"
+mydestination=$(inside postconf -h mydestination)
+expected=$(printf '%s\n' "$mydestination_before" | tr ',' '\n' | sed 's/^ *//' | grep -vx example.org | paste -sd, | sed 's/,/, /g')
+[ "$mydestination" = "$expected" ] || fail "mydestination is \"$mydestination\", not \"$expected\""
+inside okapi-admin setup postfix --check >"$logs/postfix-check.log" 2>&1 ||
+    { cat "$logs/postfix-check.log" >&2; fail "okapi-admin setup postfix --check found a problem"; }
 
 # The API through Apache: logon, the Inbox, its messages.
 api() { curl_in -f -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1/api/v1/$1"; }
@@ -271,6 +323,25 @@ for field in OKAPI_USER OKAPI_SESSION OKAPI_REMOTE OKAPI_MESSAGE_ID; do
 done
 grep -q '"SYSLOG_IDENTIFIER":"okapi-server"' "$logs/journal-okapi.json" || fail "no SYSLOG_IDENTIFIER=okapi-server"
 
+# okapi-server's STATUS= while it waits for the database names the next step.
+status_text() { inside systemctl show -P StatusText okapi-server.service; }
+say "status while the database is down, and while it refuses okapi"
+inside systemctl stop mariadb
+inside systemctl restart --no-block okapi-server.service
+wait_for 60 "a STATUS= naming systemctl start mariadb" sh -c "nsenter -t $pid1 -a systemctl show -P StatusText okapi-server.service | grep -q 'systemctl start mariadb'"
+say "  $(status_text)"
+inside systemctl start mariadb
+wait_for 60 "okapi-server to start once MariaDB runs" inside systemctl is-active --quiet okapi-server.service
+inside mariadb -e "ALTER USER 'okapi'@'localhost' IDENTIFIED BY 'not-the-password'"
+inside systemctl restart --no-block okapi-server.service
+wait_for 60 "a STATUS= naming okapi-admin setup database" sh -c "nsenter -t $pid1 -a systemctl show -P StatusText okapi-server.service | grep -q 'Access denied.*okapi-admin setup database'"
+say "  $(status_text)"
+# The command it names is the fix: the password file is kept, the account set to it.
+inside okapi-admin setup database >"$logs/setup-database.log" 2>&1 ||
+    { cat "$logs/setup-database.log" >&2; fail "okapi-admin setup database"; }
+inside systemctl restart okapi-server.service || fail "okapi-server did not start after okapi-admin setup database"
+logon
+
 say "upgrade to $(basename "$upgrade_deb")"
 inside sh -c 'printf "From: root@mail.example.org\nSubject: distro test 2\n\nsecond\n" |
     /usr/sbin/sendmail -f root@mail.example.org alice@example.org'
@@ -316,6 +387,41 @@ done
 [ -z "$(inside postconf -n -h virtual_mailbox_domains)" ] || fail "Postfix's virtual_mailbox_domains was not restored"
 inside systemctl is-active --quiet apache2 || fail "apache2 stopped after the purge"
 inside dpkg -l | awk '$2 ~ /^okapi/ { found = 1 } END { exit found }' || fail "dpkg still lists an okapi package"
+
+stop_container
+
+# --- installed while nothing runs, then booted ---------------------------------
+
+say "second root: apt-get install while nothing runs (not booted, policy-rc.d)"
+prepare_root
+services_down setup_root apt-get install -y -q "${debs_in[@]}" >"$logs/install-unbooted.log" 2>&1 ||
+    { tail -n 40 "$logs/install-unbooted.log" >&2; fail "apt-get install into the unbooted root"; }
+[ -e "$root/var/lib/okapi/database-setup-pending" ] ||
+    { tail -n 40 "$logs/install-unbooted.log" >&2; fail "the postinst left no database-setup-pending marker"; }
+grep -q 'okapi-server-setup.service does it' "$logs/install-unbooted.log" ||
+    fail "the install did not say that the database is set up at the next start"
+! mail_name_in "$(sed -n 's/^mydestination = //p' "$root/etc/postfix/main.cf")" ||
+    fail "example.org is still in mydestination: $(grep ^mydestination "$root/etc/postfix/main.cf")"
+
+say "boot it; nobody runs a set-up command"
+t_boot=$(date +%s.%N)
+boot "-unbooted"
+wait_for 120 "okapi-server to start at boot" inside systemctl is-active --quiet okapi-server.service
+if [ "$(inside systemctl show -P ActiveState okapi-server-setup.service)" != active ] ||
+    [ "$(inside systemctl show -P Result okapi-server-setup.service)" != success ]; then
+    fail "okapi-server-setup.service did not run: $(inside systemctl status --no-pager okapi-server-setup.service)"
+fi
+! inside test -e /var/lib/okapi/database-setup-pending || fail "the marker is still there after the set-up"
+inside mariadb -N -e 'SHOW DATABASES' | grep -qx okapi || fail "no okapi database in MariaDB after the first boot"
+printf 'distro-secret-1\n' | inside okapi-admin user add alice --address alice@example.org --name 'Alice Distro' ||
+    fail "okapi-admin user add after the first boot"
+inside sh -c 'printf "From: root@mail.example.org\nTo: alice@example.org\nSubject: first boot\n\nhello\n" |
+    /usr/sbin/sendmail -f root@mail.example.org alice@example.org' || fail "sendmail after the first boot"
+logon
+wait_for 60 "the first mail after the first boot" has_subject "first boot"
+t_first_mail=$(date +%s.%N)
+figure boot_to_first_mail_seconds "$(echo "$t_first_mail - $t_boot" | bc)"
+inside journalctl -u okapi-server -u okapi-server-setup --no-pager >"$logs/journal-first-boot.log" 2>&1 || true
 
 say "passed"
 figure distro_test_seconds "$(($(date +%s) - started))"
