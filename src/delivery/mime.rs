@@ -709,10 +709,10 @@ fn make_attachment(
     if is_message {
         props.insert(PR_ATTACH_METHOD, PropValue::Long(ATTACH_EMBEDDED_MSG));
         let subject = match &part.body {
-            PartType::Message(m) => m.subject().map(|s| one_line(s)),
+            PartType::Message(m) => m.subject().map(one_line),
             _ => MessageParser::default()
                 .parse_headers(&data)
-                .and_then(|m| m.subject().map(|s| one_line(s))),
+                .and_then(|m| m.subject().map(one_line)),
         };
         props.insert(PR_DISPLAY_NAME, PropValue::Str(subject.unwrap_or_default()));
     } else {
