@@ -136,13 +136,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
 
 /// Differences where okapi's answer is the worse one and is not fixed yet: (message, field, cause).
 /// Listed so the test stays green and tells when one is fixed; each is a defect, not a choice.
-const KNOWN_DEFECTS: &[(&str, &str, &str)] = &[(
-    "mp_boundary_in_body",
-    "text",
-    "mail-parser 0.11 ends a part at its boundary string anywhere in a line, not only at a line's start; \
-     the rest of the text is lost from PR_BODY (the raw message keeps it). Its recovery of a boundary glued to \
-     text (mp_lf_before_boundary_missing) rests on the same rule",
-)];
+const KNOWN_DEFECTS: &[(&str, &str, &str)] = &[];
 
 const CRLF_KEPT: &str = "a text attachment keeps its CRLF line ends as sent (the canonical form of RFC 2046 \
     section 4.1.1: the file the sender attached); Python's get_payload(decode=True) turns them into LF, one byte \

@@ -40,7 +40,7 @@ use mail_parser::{
     Address, ContentType, Encoding, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
 };
 
-use super::mime_repair::{base64_lenient, join_encoded_words, quoted_printable_lenient, repair_framing};
+use super::mime_repair::{base64_lenient, join_encoded_words, part_end, quoted_printable_lenient, repair_framing};
 use crate::props::*;
 use crate::store::{MessageData, NewAttachmentData, RecipientRow};
 
@@ -781,7 +781,7 @@ fn part_bytes(raw: &[u8], part: &MessagePart<'_>) -> Vec<u8> {
 }
 
 fn transfer_decoded(raw: &[u8], part: &MessagePart<'_>) -> Option<Vec<u8>> {
-    let body = raw.get(part.offset_body as usize..part.offset_end as usize)?;
+    let body = raw.get(part.offset_body as usize..part_end(raw, part.offset_end as usize))?;
     Some(match transfer_encoding(part) {
         Encoding::None => body.to_vec(),
         Encoding::Base64 => base64_lenient(body),
@@ -818,9 +818,10 @@ fn part_text<'a>(raw: &[u8], part: &'a MessagePart<'_>) -> Cow<'a, str> {
         .content_type()
         .and_then(|ct| ct.attribute("charset"))
         .map(|c| c.trim().trim_matches('"').to_ascii_lowercase());
-    // Quoted-printable, and encodings mail-parser could not undo, are decoded
-    // here from the raw bytes.
-    if (transfer_encoding(part) == Encoding::QuotedPrintable || part.is_encoding_problem)
+    // Quoted-printable, encodings mail-parser could not undo, and text it cut
+    // at a boundary string inside a line, are decoded here from the raw bytes.
+    let cut_short = part_end(raw, part.offset_end as usize) != part.offset_end as usize;
+    if (transfer_encoding(part) == Encoding::QuotedPrintable || part.is_encoding_problem || cut_short)
         && let Some(bytes) = transfer_decoded(raw, part)
     {
         return Cow::Owned(decode_labelled(label.as_deref(), &bytes));

@@ -14,7 +14,9 @@
 //! - [`base64_lenient`]: base64 with stray characters, missing padding or
 //!   text after the padding, which mail-parser gives up on;
 //! - [`quoted_printable_lenient`]: `=` that starts no escape stays a `=`
-//!   (mail-parser drops the space after it).
+//!   (mail-parser drops the space after it);
+//! - [`part_end`]: a part that mail-parser ended at its boundary string in the
+//!   middle of a line of text ends at the boundary line instead.
 //!
 //! Everything here works on bytes and ASCII syntax only, and never fails:
 //! what it cannot repair it leaves as it was.
@@ -121,6 +123,55 @@ fn mend_header_blocks(raw: &[u8]) -> Option<Vec<u8>> {
     }
     out.extend_from_slice(raw.get(from..).unwrap_or_default());
     Some(out)
+}
+
+/// Where a part whose body mail-parser ended at `end` really ends.
+///
+/// mail-parser takes `--boundary` anywhere in a line for a boundary. Where it
+/// ends the line (a mailer that lost the CRLF before it), that is right; where
+/// text follows on the same line, it is text, and the part runs on to the next
+/// boundary line.
+pub(crate) fn part_end(raw: &[u8], end: usize) -> usize {
+    let mid_line = end > 0 && raw.get(end - 1).is_some_and(|&b| b != b'\n');
+    if !mid_line || !raw.get(end..).is_some_and(|rest| rest.starts_with(b"--")) {
+        return end;
+    }
+    let after_dashes = raw.get(end + 2..).unwrap_or_default();
+    let Some(boundary) = declared_boundaries(raw)
+        .into_iter()
+        .filter(|b| after_dashes.starts_with(b))
+        .max_by_key(Vec::len)
+    else {
+        return end;
+    };
+    let ends_line = |rest: &[u8]| {
+        let rest = rest.strip_prefix(b"--").unwrap_or(rest);
+        let rest = rest
+            .get(rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count()..)
+            .unwrap_or_default();
+        rest.is_empty() || rest.starts_with(b"\r") || rest.starts_with(b"\n")
+    };
+    if ends_line(after_dashes.get(boundary.len()..).unwrap_or_default()) {
+        return end;
+    }
+    // The next `--boundary` at the start of a line that it ends.
+    let mut at = end + 2;
+    while let Some(pos) = raw.get(at..).and_then(|rest| {
+        rest.windows(boundary.len() + 3)
+            .position(|w| w.starts_with(b"\n--") && w.ends_with(&boundary))
+    }) {
+        let line_start = at + pos + 1;
+        if ends_line(raw.get(line_start + 2 + boundary.len()..).unwrap_or_default()) {
+            let lf = line_start - 1;
+            return if lf > 0 && raw.get(lf - 1) == Some(&b'\r') {
+                lf - 1
+            } else {
+                lf
+            };
+        }
+        at = line_start;
+    }
+    raw.len()
 }
 
 fn trim_line_end(line: &[u8]) -> &[u8] {
@@ -578,6 +629,20 @@ mod tests {
             quoted_printable_lenient(qp),
             "Grüße sure= ok =XY 50=%\r\nendx".as_bytes()
         );
+    }
+
+    /// A boundary string inside a line of text does not end the part; one
+    /// glued to the end of a line does.
+    #[test]
+    fn boundaries_inside_text() {
+        let raw = b"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n\r\nsee --b1 here\r\nand more\r\n--b1--\r\n";
+        let cut = raw.windows(4).position(|w| w == b"--b1").unwrap_or_default();
+        let cut = cut + 1 + raw[cut + 1..].windows(4).position(|w| w == b"--b1").unwrap_or_default();
+        let end = part_end(raw, cut);
+        assert_eq!(&raw[cut - 4..end], b"see --b1 here\r\nand more");
+        let glued = b"Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n\r\ntext--b1\r\n";
+        let at = glued.len() - 6;
+        assert_eq!(part_end(glued, at), at);
     }
 
     /// Stray characters, text after the padding, and missing padding.
