@@ -64,6 +64,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ),
     ("hdr_control_chars", "subject", CONTROL_CHARS),
     ("hdr_from_comment", "from", NAME_IN_COMMENT),
+    ("hdr_junk_between_fields", "date", JUNK_BETWEEN_FIELDS),
+    ("hdr_junk_between_fields", "from", JUNK_BETWEEN_FIELDS),
+    ("hdr_junk_between_fields", "message_id", JUNK_BETWEEN_FIELDS),
+    ("hdr_junk_between_fields", "text", JUNK_BETWEEN_FIELDS),
+    ("hdr_junk_between_fields", "to", JUNK_BETWEEN_FIELDS),
     ("hdr_nul_subject", "subject", CONTROL_CHARS),
     (
         "hdr_nul_subject",
@@ -153,6 +158,9 @@ const CONTROL_CHARS: &str = "control characters in a header (NUL, BEL, ESC, TAB)
     is one clean line; Python keeps them";
 const OBSOLETE_COLON: &str = "RFC 5322 section 4.5 (obs-optional) allows whitespace before a header's colon: \
     okapi reads `Subject : x` as a header; Python ends the header block there and shows the rest as body";
+const JUNK_BETWEEN_FIELDS: &str = "a line without a colon between header fields, with more fields after it: \
+    okapi reads on and keeps From, To, Date and Message-ID; Python ends the header block at the junk line and \
+    shows the rest of the headers as body (where no field follows, okapi starts the body there too)";
 const PATH_IN_NAME: &str = "okapi drops directories from a file name (`../../etc/notes.txt`, `C:\\Users\\...`), so a \
     saved attachment cannot land outside the folder chosen; Python keeps the path";
 

@@ -62,8 +62,10 @@ fn bare_cr_to_crlf(raw: &[u8]) -> Vec<u8> {
 
 /// Walks the header blocks (the message's, and a part's after a boundary
 /// line). Before the first line of a block that is neither a header field nor
-/// a continuation, it puts an empty line: Python's `email` and MUAs start the
-/// body there, where mail-parser would swallow the line as a broken header.
+/// a continuation, and after which no header field follows, it puts an empty
+/// line: Python's `email` and MUAs start the body there, where mail-parser
+/// would swallow the line as a broken header. A junk line between header
+/// fields stays a (broken) header, so the fields after it are still read.
 /// In each block it joins encoded words ([`join_encoded_words`]).
 fn mend_header_blocks(raw: &[u8]) -> Option<Vec<u8>> {
     let boundaries = declared_boundaries(raw);
@@ -71,6 +73,9 @@ fn mend_header_blocks(raw: &[u8]) -> Option<Vec<u8>> {
     let mut edits: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     let mut block_start = Some(0);
     let mut first_line = true;
+    // Where the next header field after a junk line was found, so that a run
+    // of junk lines is looked through once.
+    let mut field_ahead = 0;
     let mut at = 0;
     let end_block = |start: usize, end: usize, edits: &mut Vec<(usize, usize, Vec<u8>)>| {
         let joined = raw
@@ -90,10 +95,17 @@ fn mend_header_blocks(raw: &[u8]) -> Option<Vec<u8>> {
             if content.is_empty() {
                 end_block(start, at, &mut edits);
                 block_start = None;
+            } else if !header_line && !first_line && field_ahead <= at {
+                match next_field(raw, at + line.len()) {
+                    Some(field) => field_ahead = field,
+                    None => {
+                        end_block(start, at, &mut edits);
+                        edits.push((at, at, b"\r\n".to_vec()));
+                        block_start = None;
+                    }
+                }
             } else if !header_line && !first_line {
-                end_block(start, at, &mut edits);
-                edits.push((at, at, b"\r\n".to_vec()));
-                block_start = None;
+                // Junk between header fields: read on.
             } else if !header_line {
                 // No header at all: not a header block.
                 block_start = None;
@@ -123,6 +135,23 @@ fn mend_header_blocks(raw: &[u8]) -> Option<Vec<u8>> {
     }
     out.extend_from_slice(raw.get(from..).unwrap_or_default());
     Some(out)
+}
+
+/// The offset of the next header field line from `from` on, before the
+/// block's empty line.
+fn next_field(raw: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    for line in raw.get(from..)?.split_inclusive(|&b| b == b'\n') {
+        let content = trim_line_end(line);
+        if content.is_empty() {
+            return None;
+        }
+        if is_header_field(content) {
+            return Some(at);
+        }
+        at += line.len();
+    }
+    None
 }
 
 /// Where a part whose body mail-parser ended at `end` really ends.
@@ -590,6 +619,8 @@ mod tests {
         );
         let top = repair_framing(b"Subject: x\r\nNot a header\r\n");
         assert_eq!(&*top, b"Subject: x\r\n\r\nNot a header\r\n");
+        let junk_between = b"Subject: x\r\njunk\r\nmore junk\r\nFrom: a@b\r\n\r\nbody\r\n";
+        assert!(matches!(repair_framing(junk_between), Cow::Borrowed(_)));
     }
 
     /// A character split between two words decodes whole once they are joined.

@@ -399,6 +399,9 @@ def headers():
         "From : alice@example.org\nTo: bob@example.com\nSubject : spaced colon\nDate: Tue, 02 Jan 2024 10:00:00 +0000\n\nbody\n"))
     add("hdr_no_blank_line_body", "no header/body separator: the body starts with a non-header line", "broken scripts", crlf(
         "From: alice@example.org\nTo: bob@example.com\nSubject: no separator\nThis line is not a header.\nNor this.\n"))
+    add("hdr_junk_between_fields", "a line without a colon between header fields", "broken content filters", crlf(
+        "Subject: junk line\nX-Filter: scanned\nthis line is no header\nFrom: alice@example.org\nTo: bob@example.com\n"
+        "Date: Tue, 02 Jan 2024 10:00:00 +0000\nMessage-ID: <hdr_junk_between_fields@corpus.example.org>\n\nbody\n"))
     add("hdr_continuation_first", "a continuation line before any header", "broken scripts", crlf(
         " leading folded line\nFrom: alice@example.org\nTo: bob@example.com\nSubject: leading fold\n\nbody\n"))
     simple("hdr_empty_subject", "an empty Subject:", src, "")
