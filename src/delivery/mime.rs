@@ -59,8 +59,9 @@ pub const ATTACH_BY_VALUE: i32 = 1;
 pub const ATTACH_EMBEDDED_MSG: i32 = 5;
 
 // Header values are kept whole (the store keeps what its columns cannot hold
-// in the bag); the header block itself is what bounds them. Joined lists (display names of every recipient, references): generous, but
-// bounded; each entry is also kept whole where it has its own place.
+// in the bag); the header block itself is what bounds them. Joined lists
+// (display names of every recipient, references) are bounded generously;
+// each entry is also kept whole where it has a place of its own.
 const MAX_LIST_CHARS: usize = 32 * 1024;
 
 /// Parses one RFC 5322 message into the data the store keeps for it.
@@ -767,11 +768,11 @@ fn extension_for(mime_type: &str) -> &'static str {
 
 /// A part's body with the transfer encoding removed and the charset untouched.
 ///
-/// Text and embedded messages are decoded again from the raw bytes (mail-parser
-/// has already turned text into UTF-8); binary parts come from mail-parser.
+/// Text, embedded messages and base64 are decoded again from the raw bytes
+/// (mail-parser has turned text into UTF-8, and gives up on irregular
+/// base64); other binary parts come from mail-parser.
 fn part_bytes(raw: &[u8], part: &MessagePart<'_>) -> Vec<u8> {
     match &part.body {
-        // mail-parser gives up on irregular base64; decode it here.
         PartType::Binary(_) | PartType::InlineBinary(_) if part.encoding == Encoding::Base64 => {
             transfer_decoded(raw, part).unwrap_or_else(|| part.contents().to_vec())
         }
@@ -870,8 +871,8 @@ fn decode_labelled(label: Option<&str>, bytes: &[u8]) -> String {
     }
 }
 
-/// Labels that Windows-1252 text carries (WHATWG maps them all to it), and
-/// that UTF-8 text often carries by mistake.
+/// Western European single-byte labels: what Latin-1 and Windows-1252 text
+/// carries, and what UTF-8 text often carries by mistake.
 fn is_latin1_label(label: &str) -> bool {
     matches!(
         label,
