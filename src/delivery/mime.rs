@@ -40,7 +40,7 @@ use mail_parser::{
     Address, ContentType, Encoding, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
 };
 
-use super::mime_repair::{base64_lenient, join_encoded_words, part_end, quoted_printable_lenient, repair_framing};
+use super::mime_repair::{base64_lenient, fix_part_ends, join_encoded_words, quoted_printable_lenient, repair_framing};
 use crate::props::*;
 use crate::store::{MessageData, NewAttachmentData, RecipientRow};
 
@@ -84,7 +84,7 @@ pub fn parse_message(raw: &[u8], received_at_micros: i64) -> MessageData {
     let framed = repair_framing(raw);
     let raw: &[u8] = &framed;
     let parser = MessageParser::default();
-    let Some(msg) = parser.parse(raw) else {
+    let Some(mut msg) = parser.parse(raw) else {
         tracing::debug!(
             bytes = raw.len(),
             "message has no RFC 5322 header; keeping the raw bytes only"
@@ -92,6 +92,8 @@ pub fn parse_message(raw: &[u8], received_at_micros: i64) -> MessageData {
         unparsed_fallback(raw, received_at_micros, &mut out);
         return out;
     };
+
+    fix_part_ends(raw, &mut msg.parts);
 
     let header_end = msg.parts.first().map_or(0, |p| p.offset_body as usize).min(raw.len());
     let header_block = raw.get(..header_end).unwrap_or_default();
@@ -782,7 +784,7 @@ fn part_bytes(raw: &[u8], part: &MessagePart<'_>) -> Vec<u8> {
 }
 
 fn transfer_decoded(raw: &[u8], part: &MessagePart<'_>) -> Option<Vec<u8>> {
-    let body = raw.get(part.offset_body as usize..part_end(raw, part.offset_end as usize))?;
+    let body = raw.get(part.offset_body as usize..part.offset_end as usize)?;
     Some(match transfer_encoding(part) {
         Encoding::None => body.to_vec(),
         Encoding::Base64 => base64_lenient(body),
@@ -820,9 +822,9 @@ fn part_text<'a>(raw: &[u8], part: &'a MessagePart<'_>) -> Cow<'a, str> {
         .and_then(|ct| ct.attribute("charset"))
         .map(|c| c.trim().trim_matches('"').to_ascii_lowercase());
     // Quoted-printable, encodings mail-parser could not undo, and text it cut
-    // at a boundary string inside a line, are decoded here from the raw bytes.
-    let cut_short = part_end(raw, part.offset_end as usize) != part.offset_end as usize;
-    if (transfer_encoding(part) == Encoding::QuotedPrintable || part.is_encoding_problem || cut_short)
+    // at a boundary string inside a line (fix_part_ends), are decoded here
+    // from the raw bytes.
+    if (transfer_encoding(part) == Encoding::QuotedPrintable || part.is_encoding_problem)
         && let Some(bytes) = transfer_decoded(raw, part)
     {
         return Cow::Owned(decode_labelled(label.as_deref(), &bytes));

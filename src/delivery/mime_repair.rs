@@ -15,14 +15,15 @@
 //!   text after the padding, which mail-parser gives up on;
 //! - [`quoted_printable_lenient`]: `=` that starts no escape stays a `=`
 //!   (mail-parser drops the space after it);
-//! - [`part_end`]: a part that mail-parser ended at its boundary string in the
-//!   middle of a line of text ends at the boundary line instead.
+//! - [`fix_part_ends`]: a part that mail-parser ended at its boundary string
+//!   in the middle of a line of text ends at the boundary line instead.
 //!
 //! Everything here works on bytes and ASCII syntax only, and never fails:
 //! what it cannot repair it leaves as it was.
 
 use std::borrow::Cow;
 
+use mail_parser::MessagePart;
 use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::charsets::map::charset_decoder;
 
@@ -154,53 +155,96 @@ fn next_field(raw: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Where a part whose body mail-parser ended at `end` really ends.
+/// Moves the end of each part that mail-parser ended at its boundary string
+/// in the middle of a line of text to the next boundary line.
 ///
 /// mail-parser takes `--boundary` anywhere in a line for a boundary. Where it
 /// ends the line (a mailer that lost the CRLF before it), that is right; where
-/// text follows on the same line, it is text, and the part runs on to the next
-/// boundary line.
-pub(crate) fn part_end(raw: &[u8], end: usize) -> usize {
-    let mid_line = end > 0 && raw.get(end - 1).is_some_and(|&b| b != b'\n');
-    if !mid_line || !raw.get(end..).is_some_and(|rest| rest.starts_with(b"--")) {
-        return end;
+/// text follows on the same line, it is text, and the part runs on. A moved
+/// part is marked `is_encoding_problem`: mail-parser's decoding of it is cut
+/// short, and [`super::mime`] decodes it again from the raw bytes. The message
+/// is scanned once, whatever the number of parts.
+pub(crate) fn fix_part_ends(raw: &[u8], parts: &mut [MessagePart<'_>]) {
+    let suspects: Vec<usize> = parts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| ends_mid_line_at_dashes(raw, p.offset_end as usize))
+        .map(|(i, _)| i)
+        .collect();
+    if suspects.is_empty() {
+        return;
     }
+    let boundaries = declared_boundaries(raw);
+    let lines = boundary_lines(raw, &boundaries);
+    for i in suspects {
+        let Some(part) = parts.get_mut(i) else {
+            continue;
+        };
+        let end = part.offset_end as usize;
+        if let Some(true_end) = text_end(raw, end, &boundaries, &lines).and_then(|e| u32::try_from(e).ok()) {
+            part.offset_end = true_end;
+            part.is_encoding_problem = true;
+        }
+    }
+}
+
+fn ends_mid_line_at_dashes(raw: &[u8], end: usize) -> bool {
+    end > 0
+        && raw.get(end - 1).is_some_and(|&b| b != b'\n')
+        && raw.get(end..).is_some_and(|rest| rest.starts_with(b"--"))
+}
+
+/// True when what follows a boundary string ends its line: `--` (closing),
+/// then only spaces or tabs.
+fn ends_line(rest: &[u8]) -> bool {
+    let rest = rest.strip_prefix(b"--").unwrap_or(rest);
+    let rest = rest
+        .get(rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count()..)
+        .unwrap_or_default();
+    rest.is_empty() || rest.starts_with(b"\r") || rest.starts_with(b"\n")
+}
+
+/// The offsets of the lines that are boundary lines, in order.
+fn boundary_lines(raw: &[u8], boundaries: &[Vec<u8>]) -> Vec<usize> {
+    let mut lines = Vec::new();
+    let mut at = 0;
+    for line in raw.split_inclusive(|&b| b == b'\n') {
+        if let Some(rest) = line.strip_prefix(b"--")
+            && boundaries
+                .iter()
+                .any(|b| rest.starts_with(b) && ends_line(rest.get(b.len()..).unwrap_or_default()))
+        {
+            lines.push(at);
+        }
+        at += line.len();
+    }
+    lines
+}
+
+/// Where the text of a part cut at `end` ends: before the line break of the
+/// next boundary line. `None` when the boundary string at `end` is a real
+/// (glued) boundary.
+fn text_end(raw: &[u8], end: usize, boundaries: &[Vec<u8>], lines: &[usize]) -> Option<usize> {
     let after_dashes = raw.get(end + 2..).unwrap_or_default();
-    let Some(boundary) = declared_boundaries(raw)
-        .into_iter()
+    let boundary = boundaries
+        .iter()
         .filter(|b| after_dashes.starts_with(b))
-        .max_by_key(Vec::len)
-    else {
-        return end;
-    };
-    let ends_line = |rest: &[u8]| {
-        let rest = rest.strip_prefix(b"--").unwrap_or(rest);
-        let rest = rest
-            .get(rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count()..)
-            .unwrap_or_default();
-        rest.is_empty() || rest.starts_with(b"\r") || rest.starts_with(b"\n")
-    };
+        .max_by_key(|b| b.len())?;
     if ends_line(after_dashes.get(boundary.len()..).unwrap_or_default()) {
-        return end;
+        return None;
     }
-    // The next `--boundary` at the start of a line that it ends.
-    let mut at = end + 2;
-    while let Some(pos) = raw.get(at..).and_then(|rest| {
-        rest.windows(boundary.len() + 3)
-            .position(|w| w.starts_with(b"\n--") && w.ends_with(&boundary))
-    }) {
-        let line_start = at + pos + 1;
-        if ends_line(raw.get(line_start + 2 + boundary.len()..).unwrap_or_default()) {
-            let lf = line_start - 1;
-            return if lf > 0 && raw.get(lf - 1) == Some(&b'\r') {
+    let next = lines.get(lines.partition_point(|&l| l <= end)).copied();
+    Some(match next {
+        Some(line) if line > 0 => {
+            let lf = line - 1;
+            if lf > 0 && raw.get(lf - 1) == Some(&b'\r') {
                 lf - 1
             } else {
                 lf
-            };
+            }
         }
-        at = line_start;
-    }
-    raw.len()
+        _ => raw.len(),
+    })
 }
 
 fn trim_line_end(line: &[u8]) -> &[u8] {
@@ -399,48 +443,64 @@ fn encoded_words(field: &str) -> Vec<Word<'_>> {
     let mut words = Vec::new();
     let mut i = 0;
     while let Some(pos) = field.get(i..).and_then(|rest| rest.find("=?")) {
-        let start = i + pos;
-        match parse_word(field, start) {
-            Some(w) => {
+        match parse_word(field, i + pos) {
+            Ok(w) => {
                 i = w.end;
                 words.push(w);
             }
-            None => i = start + 2,
+            Err(next) => i = next,
         }
     }
     words
 }
 
-fn parse_word(field: &str, start: usize) -> Option<Word<'_>> {
-    let body = field.get(start + 2..)?;
-    let q1 = body.find('?')?;
-    let charset = body.get(..q1)?;
-    let kind = body.get(q1 + 1..q1 + 2)?;
-    if body.get(q1 + 2..q1 + 3)? != "?" || charset.is_empty() {
-        return None;
-    }
-    if !charset
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'*'))
+/// Longest charset label looked for; the longest IANA name has 45 characters.
+const MAX_CHARSET: usize = 64;
+
+/// The encoded word at `start`, or where to look for the next one: a word
+/// without its `?=` before the next whitespace means none can end in that
+/// stretch, so every byte of a header is looked at a bounded number of times.
+fn parse_word(field: &str, start: usize) -> Result<Word<'_>, usize> {
+    let retry = start + 2;
+    let body = field.get(retry..).ok_or(retry)?;
+    let bytes = body.as_bytes();
+    let q1 = bytes
+        .iter()
+        .take(MAX_CHARSET + 1)
+        .position(|&b| b == b'?')
+        .ok_or(retry)?;
+    let charset = body.get(..q1).ok_or(retry)?;
+    let kind = bytes.get(q1 + 1).copied();
+    if charset.is_empty()
+        || bytes.get(q1 + 2) != Some(&b'?')
+        || !charset
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'*'))
     {
-        return None;
+        return Err(retry);
     }
     let text_start = q1 + 3;
-    let text_len = body.get(text_start..)?.find("?=")?;
-    let text = body.get(text_start..text_start + text_len)?;
-    if text.contains(|c: char| c.is_whitespace() || c == '?') {
-        return None;
-    }
-    let bytes = match kind {
-        "B" | "b" => base64_decode(text.as_bytes()).or_else(|| Some(base64_lenient(text.as_bytes())))?,
-        "Q" | "q" => q_decode(text.as_bytes()),
-        _ => return None,
+    let mut j = text_start;
+    let text_end = loop {
+        match bytes.get(j) {
+            None => return Err(field.len()),
+            Some(b'?') if bytes.get(j + 1) == Some(&b'=') => break j,
+            Some(b'?') => return Err(retry + j),
+            Some(b) if b.is_ascii_whitespace() => return Err(retry + j),
+            Some(_) => j += 1,
+        }
     };
-    Some(Word {
+    let text = body.get(text_start..text_end).ok_or(retry)?.as_bytes();
+    let decoded = match kind {
+        Some(b'B' | b'b') => base64_decode(text).unwrap_or_else(|| base64_lenient(text)),
+        Some(b'Q' | b'q') => q_decode(text),
+        _ => return Err(retry),
+    };
+    Ok(Word {
         start,
-        end: start + 2 + text_start + text_len + 2,
+        end: retry + text_end + 2,
         charset,
-        bytes,
+        bytes: decoded,
     })
 }
 
@@ -667,13 +727,21 @@ mod tests {
     #[test]
     fn boundaries_inside_text() {
         let raw = b"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n\r\nsee --b1 here\r\nand more\r\n--b1--\r\n";
-        let cut = raw.windows(4).position(|w| w == b"--b1").unwrap_or_default();
-        let cut = cut + 1 + raw[cut + 1..].windows(4).position(|w| w == b"--b1").unwrap_or_default();
-        let end = part_end(raw, cut);
+        let boundaries = declared_boundaries(raw);
+        let lines = boundary_lines(raw, &boundaries);
+        assert_eq!(lines.len(), 2);
+        let cut = raw.windows(8).position(|w| w == b"see --b1").unwrap_or_default() + 4;
+        assert!(ends_mid_line_at_dashes(raw, cut));
+        let end = text_end(raw, cut, &boundaries, &lines).unwrap_or_default();
         assert_eq!(&raw[cut - 4..end], b"see --b1 here\r\nand more");
         let glued = b"Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n\r\ntext--b1\r\n";
+        let boundaries = declared_boundaries(glued);
         let at = glued.len() - 6;
-        assert_eq!(part_end(glued, at), at);
+        assert!(ends_mid_line_at_dashes(glued, at));
+        assert_eq!(
+            text_end(glued, at, &boundaries, &boundary_lines(glued, &boundaries)),
+            None
+        );
     }
 
     /// Every corpus message, and cuts of it at 64 places: parsed through the
@@ -698,6 +766,17 @@ mod tests {
             count += 1;
         }
         assert!(count >= 150, "only {count} corpus messages");
+    }
+
+    /// Words without their end, and many starts in one long token, are looked
+    /// through in one pass (a hostile header costs linear time).
+    #[test]
+    fn unterminated_words() {
+        assert_eq!(encoded_words("=?utf-8?Q?no_end and =?utf-8?Q?ok?=").len(), 1);
+        let hostile = "=?a?B?".repeat(200_000);
+        assert!(encoded_words(&hostile).is_empty());
+        let hostile = format!("=?{}", "x".repeat(1_000_000)).repeat(3);
+        assert!(encoded_words(&hostile).is_empty());
     }
 
     /// Stray characters, text after the padding, and missing padding.
