@@ -22,6 +22,7 @@
 //! what it cannot repair it leaves as it was.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use mail_parser::MessagePart;
 use mail_parser::decoders::base64::base64_decode;
@@ -70,6 +71,7 @@ fn bare_cr_to_crlf(raw: &[u8]) -> Vec<u8> {
 /// In each block it joins encoded words ([`join_encoded_words`]).
 fn mend_header_blocks(raw: &[u8]) -> Option<Vec<u8>> {
     let boundaries = declared_boundaries(raw);
+    let boundaries: HashSet<&[u8]> = boundaries.iter().map(Vec::as_slice).collect();
     // (start, end, replacement), in order and not overlapping.
     let mut edits: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     let mut block_start = Some(0);
@@ -114,7 +116,7 @@ fn mend_header_blocks(raw: &[u8]) -> Option<Vec<u8>> {
             first_line = false;
         } else if let Some(rest) = content.strip_prefix(b"--") {
             let rest = trim_trailing_space(rest);
-            if boundaries.iter().any(|b| b.as_slice() == rest) {
+            if boundaries.contains(rest) {
                 block_start = Some(at + line.len());
                 first_line = true;
             }
@@ -206,15 +208,15 @@ fn ends_line(rest: &[u8]) -> bool {
 
 /// The offsets of the lines that are boundary lines, in order.
 fn boundary_lines(raw: &[u8], boundaries: &[Vec<u8>]) -> Vec<usize> {
+    let names: HashSet<&[u8]> = boundaries.iter().map(Vec::as_slice).collect();
     let mut lines = Vec::new();
     let mut at = 0;
     for line in raw.split_inclusive(|&b| b == b'\n') {
-        if let Some(rest) = line.strip_prefix(b"--")
-            && boundaries
-                .iter()
-                .any(|b| rest.starts_with(b) && ends_line(rest.get(b.len()..).unwrap_or_default()))
-        {
-            lines.push(at);
+        if let Some(rest) = trim_line_end(line).strip_prefix(b"--") {
+            let rest = trim_trailing_space(rest);
+            if names.contains(rest) || rest.strip_suffix(b"--").is_some_and(|r| names.contains(r)) {
+                lines.push(at);
+            }
         }
         at += line.len();
     }
@@ -270,6 +272,7 @@ fn is_header_field(line: &[u8]) -> bool {
 fn declared_boundaries(raw: &[u8]) -> Vec<Vec<u8>> {
     const KEY: &[u8] = b"boundary=";
     let mut found = Vec::new();
+    let mut seen = HashSet::new();
     let mut i = 0;
     while let Some(pos) = raw
         .get(i..)
@@ -284,7 +287,7 @@ fn declared_boundaries(raw: &[u8]) -> Vec<Vec<u8>> {
                 .next()
                 .unwrap_or_default(),
         };
-        if !value.is_empty() && !found.iter().any(|f: &Vec<u8>| f.as_slice() == value) {
+        if !value.is_empty() && seen.insert(value) {
             found.push(value.to_vec());
         }
         i = start;
