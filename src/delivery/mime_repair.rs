@@ -43,10 +43,15 @@ pub(crate) fn repair_framing(raw: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
-/// True when the first line of the message ends in a CR without LF.
+/// True when the message's first line ends in CR alone. (A stray `\r\r\n`
+/// in CRLF mail is not taken for two line ends.)
 fn uses_bare_cr(raw: &[u8]) -> bool {
     match raw.iter().position(|&b| b == b'\r' || b == b'\n') {
-        Some(i) => raw.get(i) == Some(&b'\r') && raw.get(i + 1) != Some(&b'\n'),
+        Some(i) => {
+            raw.get(i) == Some(&b'\r')
+                && raw.get(i + 1) != Some(&b'\n')
+                && raw.get(i + 1..i + 3) != Some(b"\r\n".as_slice())
+        }
         None => false,
     }
 }
@@ -665,6 +670,8 @@ mod tests {
         );
         let fine = b"Subject: x\r\n\r\nbody\rwith a CR\r\n";
         assert!(matches!(repair_framing(fine), Cow::Borrowed(_)));
+        let doubled = b"Subject: x\r\r\nFrom: a@b\r\n\r\nbody\r\n";
+        assert!(matches!(repair_framing(doubled), Cow::Borrowed(_)));
     }
 
     /// A body line right after the headers, in the message and in a part,
