@@ -63,6 +63,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
          the raw message",
     ),
     ("hdr_control_chars", "subject", CONTROL_CHARS),
+    ("hdr_cr_cr_lf", "date", CR_CR_LF),
+    ("hdr_cr_cr_lf", "message_id", CR_CR_LF),
+    ("hdr_cr_cr_lf", "subject", CR_CR_LF),
+    ("hdr_cr_cr_lf", "text", CR_CR_LF),
+    ("hdr_cr_cr_lf", "to", CR_CR_LF),
     ("hdr_from_comment", "from", NAME_IN_COMMENT),
     ("hdr_junk_between_fields", "date", JUNK_BETWEEN_FIELDS),
     ("hdr_junk_between_fields", "from", JUNK_BETWEEN_FIELDS),
@@ -158,6 +163,9 @@ const CONTROL_CHARS: &str = "control characters in a header (NUL, BEL, ESC, TAB)
     is one clean line; Python keeps them";
 const OBSOLETE_COLON: &str = "RFC 5322 section 4.5 (obs-optional) allows whitespace before a header's colon: \
     okapi reads `Subject : x` as a header; Python ends the header block there and shows the rest as body";
+const CR_CR_LF: &str = "header lines ending in CR CR LF (a gateway that converted line ends twice): okapi \
+    takes each for one line end and reads every header; Python sees an empty line after From: and shows the \
+    other headers as body";
 const JUNK_BETWEEN_FIELDS: &str = "a line without a colon between header fields, with more fields after it: \
     okapi reads on and keeps From, To, Date and Message-ID; Python ends the header block at the junk line and \
     shows the rest of the headers as body (where no field follows, okapi starts the body there too)";

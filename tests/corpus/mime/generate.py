@@ -365,6 +365,8 @@ def headers():
         (head("bare LF", "Content-Type: text/plain; charset=utf-8", mid="hdr_bare_lf") + "\nLine one.\nLine two.\n").encode())
     add("hdr_bare_cr", "bare CR line ends throughout (old Mac mailers)", "classic Mac OS",
         (head("bare CR", "Content-Type: text/plain; charset=utf-8", mid="hdr_bare_cr") + "\nLine one.\nLine two.\n").replace("\n", "\r").encode())
+    add("hdr_cr_cr_lf", "CR CR LF line ends in the headers (a gateway converting twice)", "Windows gateways",
+        crlf(head("double CR", "Content-Type: text/plain; charset=utf-8", mid="hdr_cr_cr_lf") + "\nbody\n").replace(b"\r\n", b"\r\r\n", 3))
     add("hdr_mixed_line_ends", "CRLF headers, bare LF and bare CR inside the body", "gateways", crlf(
         head("mixed ends", "Content-Type: text/plain; charset=utf-8", mid="hdr_mixed_line_ends") + "\n") + b"one\rtwo\nthree\r\n")
     add("hdr_raw_utf8", "raw UTF-8 headers (SMTPUTF8, RFC 6532)", "Gmail SMTPUTF8", crlf(head(
