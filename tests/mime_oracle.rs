@@ -236,11 +236,11 @@ fn normal_body(s: &str) -> String {
         .to_string()
 }
 
-/// At most `n` characters of a value, for a readable failure message.
+/// At most 400 characters of a value, for a readable failure message.
 fn short(v: &Value) -> String {
     let s = v.to_string();
     match s.char_indices().nth(400) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
+        Some((cut, _)) => format!("{}…", s.get(..cut).unwrap_or_default()),
         None => s,
     }
 }
