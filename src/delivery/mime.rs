@@ -11,8 +11,10 @@
 //! 8-bit headers, bad base64, missing MIME boundaries, megabytes of headers.
 //! [`parse_message`] therefore never fails: whatever it cannot read it logs at
 //! debug level and leaves out, and the raw bytes stay the truth. All text it
-//! produces is valid UTF-8, and strings bound for the store's hot columns are
-//! cut to the column sizes so that a hostile message cannot make delivery fail.
+//! produces is valid UTF-8. Values are kept whole however long they are: the
+//! store fits them to its columns and keeps the full form in the property bag.
+//! Where mail-parser would misread broken framing, split encoded words or
+//! irregular base64, [`super::mime_repair`] mends a copy first.
 //!
 //! Choices worth knowing:
 //! - Reply-To addresses go into [`PR_OKAPI_REPLY_TO_ADDRESSES`], a multi-valued
@@ -32,14 +34,13 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::decoders::html::{html_to_text, text_to_html};
-use mail_parser::decoders::quoted_printable::quoted_printable_decode;
 use mail_parser::{
     Address, ContentType, Encoding, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
 };
 
+use super::mime_repair::{base64_lenient, fix_part_ends, join_encoded_words, quoted_printable_lenient, repair_framing};
 use crate::props::*;
 use crate::store::{MessageData, NewAttachmentData, RecipientRow};
 
@@ -57,16 +58,10 @@ pub const ATTACH_BY_VALUE: i32 = 1;
 /// PR_ATTACH_METHOD: the attachment is a message of its own (message/rfc822).
 pub const ATTACH_EMBEDDED_MSG: i32 = 5;
 
-// Column sizes in the store's schema (characters): longer values would make a
-// strict MySQL refuse the row, and with it the delivery.
-const MAX_SUBJECT_CHARS: usize = 1000;
-const MAX_NAME_CHARS: usize = 255;
-const MAX_ADDRESS_CHARS: usize = 255;
-const MAX_MESSAGE_ID_CHARS: usize = 255;
-const MAX_FILENAME_CHARS: usize = 255;
-const MAX_MIME_TYPE_CHARS: usize = 255;
-const MAX_CONTENT_ID_CHARS: usize = 255;
-// Bag-only strings: generous, but bounded.
+// Header values are kept whole (the store keeps what its columns cannot hold
+// in the bag); the header block itself is what bounds them. Joined lists
+// (display names of every recipient, references) are bounded generously;
+// each entry is also kept whole where it has a place of its own.
 const MAX_LIST_CHARS: usize = 32 * 1024;
 
 /// Parses one RFC 5322 message into the data the store keeps for it.
@@ -84,29 +79,43 @@ pub fn parse_message(raw: &[u8], received_at_micros: i64) -> MessageData {
     out.props
         .insert(PR_MESSAGE_DELIVERY_TIME, PropValue::Time(received_at_micros));
 
+    // Bare CR line ends and missing header/body separators: parse a mended
+    // copy; `raw` stays as delivered.
+    let framed = repair_framing(raw);
+    let raw: &[u8] = &framed;
     let parser = MessageParser::default();
-    let Some(msg) = parser.parse(raw) else {
+    let Some(mut msg) = parser.parse(raw) else {
         tracing::debug!(
             bytes = raw.len(),
             "message has no RFC 5322 header; keeping the raw bytes only"
         );
-        unparsed_fallback(raw, &mut out);
+        unparsed_fallback(raw, received_at_micros, &mut out);
         return out;
     };
+
+    fix_part_ends(raw, &mut msg.parts);
 
     let header_end = msg.parts.first().map_or(0, |p| p.offset_body as usize).min(raw.len());
     let header_block = raw.get(..header_end).unwrap_or_default();
     set_transport_headers(header_block, &mut out);
 
-    // Undeclared 8-bit header text: mail-parser decodes it lossily as UTF-8.
-    // Read the header block again with each invalid line taken as Windows-1252.
-    let repaired_block = std::str::from_utf8(header_block)
-        .is_err()
-        .then(|| repair_8bit_lines(header_block));
-    let repaired = repaired_block.as_deref().and_then(|b| parser.parse_headers(b));
-    if repaired_block.is_some() {
-        tracing::debug!("header block is not UTF-8; reading its 8-bit lines as Windows-1252");
-    }
+    // Undeclared 8-bit header text: mail-parser decodes it lossily as UTF-8,
+    // so each invalid line is taken as Windows-1252. Encoded words that split
+    // a character between them are joined. Then the headers are read again.
+    let utf8_block = match std::str::from_utf8(header_block) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => {
+            tracing::debug!("header block is not UTF-8; reading its 8-bit lines as Windows-1252");
+            Cow::Owned(String::from_utf8_lossy(&repair_8bit_lines(header_block)).into_owned())
+        }
+    };
+    let repaired_block = match join_encoded_words(&utf8_block) {
+        Some(joined) => Some(joined),
+        None => matches!(utf8_block, Cow::Owned(_)).then(|| utf8_block.into_owned()),
+    };
+    let repaired = repaired_block
+        .as_deref()
+        .and_then(|b| parser.parse_headers(b.as_bytes()));
     let headers: &Message<'_> = repaired.as_ref().unwrap_or(&msg);
 
     set_envelope(headers, received_at_micros, &mut out);
@@ -118,7 +127,7 @@ pub fn parse_message(raw: &[u8], received_at_micros: i64) -> MessageData {
 // ---- headers -----------------------------------------------------------------
 
 fn set_envelope(h: &Message<'_>, received_at: i64, out: &mut MessageData) {
-    let subject = clean_line(h.subject().unwrap_or_default(), MAX_SUBJECT_CHARS);
+    let subject = one_line(h.subject().unwrap_or_default());
     set_str(out, PR_CONVERSATION_TOPIC, &conversation_topic(&subject));
     set_str(out, PR_SUBJECT, &subject);
 
@@ -159,22 +168,18 @@ fn set_envelope(h: &Message<'_>, received_at: i64, out: &mut MessageData) {
         .insert(PR_CLIENT_SUBMIT_TIME, PropValue::Time(sent.unwrap_or(received_at)));
 
     if let Some(id) = h.message_id() {
-        let id = clean_line(id, MAX_MESSAGE_ID_CHARS - 2);
+        let id = one_line(id);
         if !id.is_empty() {
             set_str(out, PR_INTERNET_MESSAGE_ID, &format!("<{id}>"));
         }
     }
     let in_reply_to = message_ids(h.in_reply_to());
     if !in_reply_to.is_empty() {
-        set_str(out, PR_IN_REPLY_TO_ID, &truncate_chars(&in_reply_to, MAX_LIST_CHARS));
+        set_str(out, PR_IN_REPLY_TO_ID, &clean_line(&in_reply_to, MAX_LIST_CHARS));
     }
     let references = message_ids(h.references());
     if !references.is_empty() {
-        set_str(
-            out,
-            PR_INTERNET_REFERENCES,
-            &truncate_chars(&references, MAX_LIST_CHARS),
-        );
+        set_str(out, PR_INTERNET_REFERENCES, &clean_line(&references, MAX_LIST_CHARS));
     }
 
     let (importance, priority) = importance_and_priority(h);
@@ -272,12 +277,12 @@ fn set_recipients(h: &Message<'_>, out: &mut MessageData) {
 }
 
 fn addr_email(a: &mail_parser::Addr<'_>) -> String {
-    clean_line(a.address().unwrap_or_default(), MAX_ADDRESS_CHARS)
+    one_line(a.address().unwrap_or_default())
 }
 
 /// The display name, or the address when there is none.
 fn addr_name(a: &mail_parser::Addr<'_>) -> String {
-    let name = clean_line(a.name().unwrap_or_default(), MAX_NAME_CHARS);
+    let name = one_line(a.name().unwrap_or_default());
     if name.is_empty() { addr_email(a) } else { name }
 }
 
@@ -290,7 +295,7 @@ fn message_ids(v: &HeaderValue<'_>) -> String {
         _ => Vec::new(),
     };
     ids.iter()
-        .map(|id| clean_line(id, MAX_MESSAGE_ID_CHARS))
+        .map(|id| one_line(id))
         .filter(|id| !id.is_empty())
         .map(|id| format!("<{}>", id.trim_start_matches('<').trim_end_matches('>')))
         .collect::<Vec<_>>()
@@ -376,9 +381,10 @@ fn repair_8bit_lines(block: &[u8]) -> Vec<u8> {
 
 /// When nothing could be parsed: keep the bytes, and show them as the body if
 /// they look like text.
-fn unparsed_fallback(raw: &[u8], out: &mut MessageData) {
+fn unparsed_fallback(raw: &[u8], received_at: i64, out: &mut MessageData) {
     set_str(out, PR_SUBJECT, "");
     set_str(out, PR_CONVERSATION_TOPIC, "");
+    out.props.insert(PR_CLIENT_SUBMIT_TIME, PropValue::Time(received_at));
     out.recipients = Some(Vec::new());
     if looks_like_text(raw) {
         let text = decode_undeclared(raw);
@@ -445,6 +451,36 @@ fn set_content(raw: &[u8], msg: &Message<'_>, out: &mut MessageData) {
             }
         }
     }
+    // A text part cut off before its closing boundary is listed by
+    // mail-parser as an attachment; where the message has no body of its
+    // kind, it is that body, as other readers show it.
+    let mut taken_as_body = Vec::new();
+    for id in msg.attachments.iter().copied().filter(|&id| usable(id)) {
+        let Some(part) = msg.parts.get(id as usize) else {
+            continue;
+        };
+        let named_or_attached = part.attachment_name().is_some()
+            || part
+                .content_disposition()
+                .is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"));
+        if !part.is_encoding_problem || named_or_attached {
+            continue;
+        }
+        match mime_type_of(part).as_str() {
+            "text/html" if html.trim().is_empty() => {
+                html = part_text(raw, part).into_owned();
+                if body.trim().is_empty() {
+                    body = html_to_text(&html);
+                }
+                taken_as_body.push(id);
+            }
+            "text/plain" if body.trim().is_empty() => {
+                body = part_text(raw, part).into_owned();
+                taken_as_body.push(id);
+            }
+            _ => {}
+        }
+    }
     if !body.trim().is_empty() {
         set_str(out, PR_BODY, &body.replace('\0', " "));
     }
@@ -464,7 +500,12 @@ fn set_content(raw: &[u8], msg: &Message<'_>, out: &mut MessageData) {
     set_str(out, PR_MESSAGE_CLASS, class);
 
     // Attachments.
-    let mut ids: Vec<u32> = msg.attachments.iter().copied().filter(|&id| usable(id)).collect();
+    let mut ids: Vec<u32> = msg
+        .attachments
+        .iter()
+        .copied()
+        .filter(|&id| usable(id) && !taken_as_body.contains(&id))
+        .collect();
     if ids.len() > MAX_ATTACHMENTS {
         tracing::debug!(
             parts = ids.len(),
@@ -483,7 +524,9 @@ fn set_content(raw: &[u8], msg: &Message<'_>, out: &mut MessageData) {
                 Some("smime.p7s")
             }
             _ if id == 0 && class == "IPM.Note.SMIME" => Some("smime.p7m"),
-            _ if invitation.as_ref().is_some_and(|i| i.part == id) => Some("invite.ics"),
+            _ if invitation.as_ref().is_some_and(|i| i.part == id) && part.attachment_name().is_none() => {
+                Some("invite.ics")
+            }
             _ => None,
         };
         out.new_attachments
@@ -538,7 +581,7 @@ fn mime_type_of(part: &MessagePart<'_>) -> String {
 fn content_type_string(ct: &ContentType<'_>) -> String {
     let ty = clean_token(ct.ctype());
     match ct.subtype().map(clean_token) {
-        Some(sub) if !ty.is_empty() && !sub.is_empty() => truncate_chars(&format!("{ty}/{sub}"), MAX_MIME_TYPE_CHARS),
+        Some(sub) if !ty.is_empty() && !sub.is_empty() => format!("{ty}/{sub}"),
         _ => "application/octet-stream".to_string(),
     }
 }
@@ -642,12 +685,7 @@ fn make_attachment(
         matches!(mime_type.as_str(), "message/rfc822" | "message/global") || matches!(part.body, PartType::Message(_));
     let content_id = part
         .content_id()
-        .map(|c| {
-            clean_line(
-                c.trim().trim_start_matches('<').trim_end_matches('>'),
-                MAX_CONTENT_ID_CHARS,
-            )
-        })
+        .map(|c| one_line(c.trim().trim_start_matches('<').trim_end_matches('>')))
         .unwrap_or_default();
     let disposition_inline = part
         .content_disposition()
@@ -674,10 +712,10 @@ fn make_attachment(
     if is_message {
         props.insert(PR_ATTACH_METHOD, PropValue::Long(ATTACH_EMBEDDED_MSG));
         let subject = match &part.body {
-            PartType::Message(m) => m.subject().map(|s| clean_line(s, MAX_SUBJECT_CHARS)),
+            PartType::Message(m) => m.subject().map(one_line),
             _ => MessageParser::default()
                 .parse_headers(&data)
-                .and_then(|m| m.subject().map(|s| clean_line(s, MAX_SUBJECT_CHARS))),
+                .and_then(|m| m.subject().map(one_line)),
         };
         props.insert(PR_DISPLAY_NAME, PropValue::Str(subject.unwrap_or_default()));
     } else {
@@ -702,7 +740,7 @@ fn make_attachment(
 /// A file name without directories or control characters.
 fn sanitize_filename(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned = clean_line(base, MAX_FILENAME_CHARS);
+    let cleaned = one_line(base);
     let trimmed = cleaned.trim_matches(|c: char| c == '.' || c.is_whitespace());
     if trimmed.is_empty() { String::new() } else { cleaned }
 }
@@ -732,10 +770,14 @@ fn extension_for(mime_type: &str) -> &'static str {
 
 /// A part's body with the transfer encoding removed and the charset untouched.
 ///
-/// Text and embedded messages are decoded again from the raw bytes (mail-parser
-/// has already turned text into UTF-8); binary parts come from mail-parser.
+/// Text, embedded messages and base64 are decoded again from the raw bytes
+/// (mail-parser has turned text into UTF-8, and gives up on irregular
+/// base64); other binary parts come from mail-parser.
 fn part_bytes(raw: &[u8], part: &MessagePart<'_>) -> Vec<u8> {
     match &part.body {
+        PartType::Binary(_) | PartType::InlineBinary(_) if part.encoding == Encoding::Base64 => {
+            transfer_decoded(raw, part).unwrap_or_else(|| part.contents().to_vec())
+        }
         PartType::Binary(b) | PartType::InlineBinary(b) => b.to_vec(),
         _ => transfer_decoded(raw, part).unwrap_or_else(|| part.contents().to_vec()),
     }
@@ -743,10 +785,28 @@ fn part_bytes(raw: &[u8], part: &MessagePart<'_>) -> Vec<u8> {
 
 fn transfer_decoded(raw: &[u8], part: &MessagePart<'_>) -> Option<Vec<u8>> {
     let body = raw.get(part.offset_body as usize..part.offset_end as usize)?;
-    match part.encoding {
-        Encoding::None => Some(body.to_vec()),
-        Encoding::Base64 => base64_decode(body),
-        Encoding::QuotedPrintable => quoted_printable_decode(body),
+    Some(match transfer_encoding(part) {
+        Encoding::None => body.to_vec(),
+        Encoding::Base64 => base64_lenient(body),
+        Encoding::QuotedPrintable => quoted_printable_lenient(body),
+    })
+}
+
+/// The part's transfer encoding. Where mail-parser could not undo it (base64
+/// it found irregular, a part cut off before its boundary) it keeps the bytes
+/// as they are and says `None`; the header still says what they are.
+fn transfer_encoding(part: &MessagePart<'_>) -> Encoding {
+    if !part.is_encoding_problem {
+        return part.encoding;
+    }
+    match part
+        .content_transfer_encoding()
+        .map(|e| e.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("base64") => Encoding::Base64,
+        Some("quoted-printable") => Encoding::QuotedPrintable,
+        _ => part.encoding,
     }
 }
 
@@ -760,7 +820,23 @@ fn part_text<'a>(raw: &[u8], part: &'a MessagePart<'_>) -> Cow<'a, str> {
     let label = part
         .content_type()
         .and_then(|ct| ct.attribute("charset"))
-        .map(|c| c.trim().to_ascii_lowercase());
+        .map(|c| c.trim().trim_matches('"').to_ascii_lowercase());
+    // Quoted-printable, encodings mail-parser could not undo, and text it cut
+    // at a boundary string inside a line (fix_part_ends), are decoded here
+    // from the raw bytes.
+    if (transfer_encoding(part) == Encoding::QuotedPrintable || part.is_encoding_problem)
+        && let Some(bytes) = transfer_decoded(raw, part)
+    {
+        return Cow::Owned(decode_labelled(label.as_deref(), &bytes));
+    }
+    if label.as_deref().is_some_and(is_latin1_label)
+        && !parsed.is_ascii()
+        && let Some(bytes) = transfer_decoded(raw, part)
+        && is_utf8_beyond_ascii(&bytes)
+    {
+        tracing::debug!(charset = ?label, "text labelled Latin-1 is UTF-8; reading it as UTF-8");
+        return Cow::Owned(String::from_utf8_lossy(&bytes).into_owned());
+    }
     let undeclared = match label.as_deref() {
         None | Some("" | "us-ascii" | "ascii" | "ansi_x3.4-1968" | "utf-8" | "utf8") => true,
         Some(other) => charset_decoder(other.as_bytes()).is_none(),
@@ -780,6 +856,36 @@ fn part_text<'a>(raw: &[u8], part: &'a MessagePart<'_>) -> Cow<'a, str> {
         }
         None => Cow::Borrowed(parsed),
     }
+}
+
+/// Text in the charset its label names, read as [`part_text`] reads it: an
+/// ASCII, UTF-8, missing or unknown label as UTF-8 or Windows-1252, and UTF-8
+/// under a Latin-1 label as UTF-8.
+fn decode_labelled(label: Option<&str>, bytes: &[u8]) -> String {
+    let decoder = match label {
+        None | Some("" | "us-ascii" | "ascii" | "ansi_x3.4-1968" | "utf-8" | "utf8") => None,
+        Some(l) if is_latin1_label(l) && is_utf8_beyond_ascii(bytes) => None,
+        Some(l) => charset_decoder(l.as_bytes()),
+    };
+    match decoder {
+        Some(decode) => decode(bytes),
+        None => decode_undeclared(bytes).into_owned(),
+    }
+}
+
+/// Western European single-byte labels: what Latin-1 and Windows-1252 text
+/// carries, and what UTF-8 text often carries by mistake.
+fn is_latin1_label(label: &str) -> bool {
+    matches!(
+        label,
+        "iso-8859-1" | "iso8859-1" | "latin1" | "l1" | "iso-8859-15" | "windows-1252" | "cp1252"
+    )
+}
+
+/// Valid UTF-8 with at least one multi-byte character: Latin-1 text almost
+/// never is.
+fn is_utf8_beyond_ascii(bytes: &[u8]) -> bool {
+    !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok()
 }
 
 /// UTF-8 if the bytes are valid UTF-8, Windows-1252 otherwise.
@@ -805,10 +911,18 @@ fn set_str(out: &mut MessageData, tag: PropTag, value: &str) {
 }
 
 /// One line of display text: control characters become spaces, the ends are
-/// trimmed, and the length is capped at `max` characters.
+/// trimmed.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// [`one_line`], and the length capped at `max` characters.
 fn clean_line(s: &str, max: usize) -> String {
-    let cleaned: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    truncate_chars(cleaned.trim(), max)
+    truncate_chars(&one_line(s), max)
 }
 
 fn truncate_chars(s: &str, max: usize) -> String {
@@ -1112,20 +1226,18 @@ mod tests {
         assert_eq!(rcpts(&d), vec![(1, "b@example.com", "b@example.com")]);
     }
 
-    /// A subject longer than the store's column is cut to fit.
+    /// A subject and a name longer than the store's columns are kept whole
+    /// (the store fits its columns and keeps the full form in the bag).
     #[test]
-    fn long_values_fit_the_columns() {
+    fn long_values_are_kept_whole() {
         let mut raw = b"From: ".to_vec();
         raw.extend(std::iter::repeat_n(b'n', 5000));
         raw.extend_from_slice(b" <x@example.org>\r\nSubject: ");
         raw.extend(std::iter::repeat_n(b's', 5000));
         raw.extend_from_slice(b"\r\n\r\nhi\r\n");
         let d = parse(&raw);
-        assert_eq!(text(&d, PR_SUBJECT).map(|s| s.chars().count()), Some(MAX_SUBJECT_CHARS));
-        assert_eq!(
-            text(&d, PR_SENDER_NAME).map(|s| s.chars().count()),
-            Some(MAX_NAME_CHARS)
-        );
+        assert_eq!(text(&d, PR_SUBJECT).map(|s| s.chars().count()), Some(5000));
+        assert_eq!(text(&d, PR_SENDER_NAME).map(|s| s.chars().count()), Some(5000));
     }
 
     /// Headers and no body; and a body with no headers.

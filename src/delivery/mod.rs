@@ -1,7 +1,8 @@
 //! Delivery: mail from the MTA into mailboxes.
 //!
 //! - [`lmtp`]: the LMTP protocol (RFC 2033), one session per connection.
-//! - [`mime`]: RFC 5322 bytes to properties, parsed once per message.
+//! - [`mime`]: RFC 5322 bytes to properties, parsed once per message, with
+//!   `mime_repair` mending the shapes of broken mail mail-parser misreads.
 //! - [`dagent`]: the pipe MDA client, speaking LMTP to the local socket.
 //!
 //! [`StoreMailbox`] is where the protocol meets the store: it resolves
@@ -14,6 +15,7 @@
 pub mod dagent;
 pub mod lmtp;
 pub mod mime;
+mod mime_repair;
 
 use std::collections::HashSet;
 use std::sync::Arc;

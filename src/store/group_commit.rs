@@ -32,6 +32,7 @@ use std::sync::{Arc, OnceLock};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::blobs::hash_of;
+use super::columns::{attachment_columns, recipient_columns};
 use super::messages::{Hot, MessageRow, insert_message_row, new_message_columns};
 use super::{Backend, FolderRow, MessageData, Result, Store, Tx};
 use crate::error::StoreError;
@@ -394,29 +395,29 @@ impl Store {
         };
         let mut attachments = Vec::with_capacity(data.new_attachments.len());
         for a in &data.new_attachments {
+            let cols = attachment_columns(a);
             attachments.push(AttachmentValues {
-                filename: a.filename.clone(),
-                mime_type: if a.mime_type.is_empty() {
-                    "application/octet-stream".into()
-                } else {
-                    a.mime_type.clone()
-                },
+                filename: cols.filename,
+                mime_type: cols.mime_type,
                 size: a.data.len() as i64,
-                content_id: a.content_id.clone(),
+                content_id: cols.content_id,
                 inline: i64::from(a.inline),
                 hash: need(&a.data).await?,
-                props: encode_bag(&a.props),
+                props: encode_bag(&cols.bag),
             });
         }
         let recipients = data
             .recipients
             .iter()
             .flatten()
-            .map(|r| RecipientValues {
-                kind: i64::from(r.recipient_type),
-                display_name: r.display_name.clone(),
-                address: r.address.clone(),
-                props: encode_bag(&r.props),
+            .map(|r| {
+                let (display_name, address, bag) = recipient_columns(r);
+                RecipientValues {
+                    kind: i64::from(r.recipient_type),
+                    display_name,
+                    address,
+                    props: encode_bag(&bag),
+                }
             })
             .collect();
         Ok(PreparedMessage {

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 use sqlx::Row as _;
 
 use super::blobs::remove_files;
+use super::columns::{
+    SHORT_CHARS, SUBJECT_CHARS, attachment_columns, fit, recipient_columns, recipient_from_row, restore,
+};
 use super::folders::last_id;
 use super::journal::{ChangeKind, record};
 use super::{Result, Store, Tx};
@@ -186,19 +189,32 @@ pub(crate) const HOT_SELECT: &str = "m.id, m.store_id, m.folder_id, m.owner_id, 
     m.sender_name, m.sender_address, m.received_at, m.sent_at, m.size, m.flags, m.importance, m.has_attach, \
     m.internet_message_id, m.conversation_topic, m.created_at, m.modified_at, m.raw_blob";
 
-/// Takes the hot properties out of a property map.
+/// The hot text properties with their column sizes (characters).
+const HOT_TEXT: [(PropTag, usize); 6] = [
+    (PR_MESSAGE_CLASS, SHORT_CHARS),
+    (PR_SUBJECT, SUBJECT_CHARS),
+    (PR_SENDER_NAME, SHORT_CHARS),
+    (PR_SENDER_EMAIL_ADDRESS, SHORT_CHARS),
+    (PR_INTERNET_MESSAGE_ID, SHORT_CHARS),
+    (PR_CONVERSATION_TOPIC, SUBJECT_CHARS),
+];
+
+/// Takes the hot properties out of a property map. A text longer than its
+/// column goes into the column cut, and stays whole in the map (the bag).
 pub(crate) fn split_hot(props: &mut PropMap, hot: &mut Hot) {
-    let mut take_str = |tag: PropTag, slot: &mut String| {
+    for (tag, max) in HOT_TEXT {
+        let slot = match tag {
+            PR_MESSAGE_CLASS => &mut hot.message_class,
+            PR_SUBJECT => &mut hot.subject,
+            PR_SENDER_NAME => &mut hot.sender_name,
+            PR_SENDER_EMAIL_ADDRESS => &mut hot.sender_address,
+            PR_INTERNET_MESSAGE_ID => &mut hot.internet_message_id,
+            _ => &mut hot.conversation_topic,
+        };
         if let Some(PropValue::Str(s)) = props.remove(&tag) {
-            *slot = s;
+            *slot = fit(&s, max, tag, props);
         }
-    };
-    take_str(PR_MESSAGE_CLASS, &mut hot.message_class);
-    take_str(PR_SUBJECT, &mut hot.subject);
-    take_str(PR_SENDER_NAME, &mut hot.sender_name);
-    take_str(PR_SENDER_EMAIL_ADDRESS, &mut hot.sender_address);
-    take_str(PR_INTERNET_MESSAGE_ID, &mut hot.internet_message_id);
-    take_str(PR_CONVERSATION_TOPIC, &mut hot.conversation_topic);
+    }
     if let Some(PropValue::Time(t)) = props.remove(&PR_MESSAGE_DELIVERY_TIME) {
         hot.received_at = t;
     }
@@ -232,7 +248,8 @@ pub(crate) fn row_props(r: &sqlx::any::AnyRow, bag: Option<&[u8]>) -> Result<Pro
     };
     let s = |i: usize| -> Result<String> { Ok(r.try_get::<String, _>(i)?) };
     let n = |i: usize| -> Result<i64> { Ok(r.try_get::<i64, _>(i)?) };
-    p.insert(PR_MESSAGE_CLASS, PropValue::Str(s(4)?));
+    let class = restore(s(4)?, PR_MESSAGE_CLASS, &mut p);
+    p.insert(PR_MESSAGE_CLASS, PropValue::Str(class));
     for (tag, i) in [
         (PR_SUBJECT, 5),
         (PR_SENDER_NAME, 6),
@@ -240,7 +257,7 @@ pub(crate) fn row_props(r: &sqlx::any::AnyRow, bag: Option<&[u8]>) -> Result<Pro
         (PR_INTERNET_MESSAGE_ID, 14),
         (PR_CONVERSATION_TOPIC, 15),
     ] {
-        let v = s(i)?;
+        let v = restore(s(i)?, tag, &mut p);
         if !v.is_empty() {
             p.insert(tag, PropValue::Str(v));
         }
@@ -374,24 +391,20 @@ impl Store {
             .await?;
         let num = next.map_or(0, |n| n + 1);
         let hash = self.blob_put(tx, &a.data).await?;
-        let mime = if a.mime_type.is_empty() {
-            "application/octet-stream"
-        } else {
-            &a.mime_type
-        };
+        let cols = attachment_columns(a);
         sqlx::query(
             "INSERT INTO attachments (message_id, attach_num, filename, mime_type, size, content_id, is_inline, blob_hash, props) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(message)
         .bind(num)
-        .bind(&a.filename)
-        .bind(mime)
+        .bind(cols.filename)
+        .bind(cols.mime_type)
         .bind(a.data.len() as i64)
-        .bind(&a.content_id)
+        .bind(cols.content_id)
         .bind(i64::from(a.inline))
         .bind(hash)
-        .bind(encode_bag(&a.props))
+        .bind(encode_bag(&cols.bag))
         .execute(&mut **tx)
         .await?;
         Ok(num as i32)
@@ -474,12 +487,8 @@ impl Store {
         .await?;
         rows.into_iter()
             .map(|(t, name, addr, props)| {
-                Ok(RecipientRow {
-                    recipient_type: t as i32,
-                    display_name: name,
-                    address: addr,
-                    props: decode_bag(props.as_deref().unwrap_or_default()).map_err(StoreError::Corrupt)?,
-                })
+                let props = decode_bag(props.as_deref().unwrap_or_default()).map_err(StoreError::Corrupt)?;
+                Ok(recipient_from_row(t, name, addr, props))
             })
             .collect()
     }
@@ -496,15 +505,16 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let props: Option<Vec<u8>> = r.try_get(7)?;
+                let mut props = decode_bag(props.as_deref().unwrap_or_default()).map_err(StoreError::Corrupt)?;
                 Ok(AttachmentRow {
                     attach_num: r.try_get::<i64, _>(0)? as i32,
-                    filename: r.try_get(1)?,
-                    mime_type: r.try_get(2)?,
+                    filename: restore(r.try_get(1)?, PR_ATTACH_LONG_FILENAME, &mut props),
+                    mime_type: restore(r.try_get(2)?, PR_ATTACH_MIME_TAG, &mut props),
                     size: r.try_get(3)?,
-                    content_id: r.try_get(4)?,
+                    content_id: restore(r.try_get(4)?, PR_ATTACH_CONTENT_ID, &mut props),
                     inline: r.try_get::<i64, _>(5)? != 0,
                     blob_hash: r.try_get(6)?,
-                    props: decode_bag(props.as_deref().unwrap_or_default()).map_err(StoreError::Corrupt)?,
+                    props,
                 })
             })
             .collect()
@@ -524,6 +534,13 @@ impl Store {
         let current = self.load_hot_in(&mut tx, id).await?;
         let mut hot = current.clone();
         let mut incoming = data.props.clone();
+        // A new value for a hot column replaces any full form an older, longer
+        // one left in the bag.
+        for (tag, _) in HOT_TEXT {
+            if incoming.contains_key(&tag) {
+                bag.remove(&tag);
+            }
+        }
         split_hot(&mut incoming, &mut hot);
         bag.extend(incoming);
         for tag in &data.delete_props {
@@ -832,15 +849,16 @@ fn clear_hot(hot: &mut Hot, tag: PropTag) {
 
 async fn write_recipients(tx: &mut Tx, id: i64, rcpts: &[RecipientRow]) -> Result<()> {
     for (i, r) in rcpts.iter().enumerate() {
+        let (display_name, address, props) = recipient_columns(r);
         sqlx::query(
             "INSERT INTO recipients (message_id, row_num, recipient_type, display_name, address, props) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(id)
         .bind(i as i64)
         .bind(i64::from(r.recipient_type))
-        .bind(&r.display_name)
-        .bind(&r.address)
-        .bind(encode_bag(&r.props))
+        .bind(display_name)
+        .bind(address)
+        .bind(encode_bag(&props))
         .execute(&mut **tx)
         .await?;
     }

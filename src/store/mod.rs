@@ -24,6 +24,7 @@
 mod accounts;
 mod acl;
 mod blobs;
+mod columns;
 mod folders;
 mod group_commit;
 mod journal;
