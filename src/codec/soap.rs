@@ -49,9 +49,7 @@ pub const SOAP11_ENVELOPE: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const SOAP12_ENVELOPE: &str = "http://www.w3.org/2003/05/soap-envelope";
 /// The XML Schema instance namespace (`xsi:nil`).
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
-/// Deepest element nesting accepted. Restrictions nest, but no honest request
-/// comes near this; the limit keeps a hostile body from costing stack.
-pub const MAX_DEPTH: usize = 64;
+pub use super::{MAX_DEPTH, MAX_NODES};
 
 /// The names of the typed value elements of a property value.
 const VALUE_ELEMENTS: [&str; 7] = ["s", "i", "l", "b", "d", "t", "bin"];
@@ -115,7 +113,9 @@ fn line_col(body: &[u8], pos: u64) -> (usize, usize) {
 }
 
 /// Reads the body into a tree of [`Node`]s, checking well-formedness,
-/// refusing DTDs and entity declarations, and bounding the depth.
+/// refusing DTDs and entity declarations, and bounding the depth and the
+/// number of elements ([`MAX_NODES`]) as it goes, so the tree never grows past
+/// what the limits allow.
 fn parse_tree(body: &[u8]) -> Result<Node, ApiError> {
     let mut reader = NsReader::from_reader(body);
     {
@@ -130,6 +130,7 @@ fn parse_tree(body: &[u8]) -> Result<Node, ApiError> {
     };
     let mut stack: Vec<Node> = Vec::new();
     let mut root: Option<Node> = None;
+    let mut elements = 0usize;
     loop {
         let (ns, event) = match reader.read_resolved_event() {
             Ok((ns, event)) => (resolved_ns(&ns), event),
@@ -148,6 +149,16 @@ fn parse_tree(body: &[u8]) -> Result<Node, ApiError> {
                         "the request has content after its root element {}",
                         at(here)
                     )));
+                }
+                elements += 1;
+                if elements > MAX_NODES {
+                    return Err(ApiError::new(
+                        MapiCode::TooBig,
+                        format!(
+                            "the request has more than {MAX_NODES} XML elements, the most one request may hold; \
+                             split it into several requests"
+                        ),
+                    ));
                 }
                 if stack.len() >= MAX_DEPTH {
                     return Err(corrupt(format!(
@@ -1408,6 +1419,19 @@ pub(crate) mod tests {
             assert_eq!(e.code, MapiCode::Corrupt, "{body}: {e}");
             assert!(e.message.contains(needle), "{body}: {}", e.message);
         }
+    }
+
+    /// A body of millions of tiny elements is refused while it is read,
+    /// with the limit named, before a tree of that size exists.
+    #[test]
+    fn too_many_elements_are_refused() {
+        let many = "<a/>".repeat(MAX_NODES + 1);
+        let e = err(&envelope(&format!("<logon>{many}</logon>")));
+        assert_eq!(e.code, MapiCode::TooBig);
+        assert!(e.message.contains("more than 200000 XML elements"), "{}", e.message);
+        let enough = "<a/>".repeat(1000);
+        let e = err(&envelope(&format!("<logon>{enough}</logon>")));
+        assert_ne!(e.code, MapiCode::TooBig, "{}", e.message);
     }
 
     #[test]
