@@ -73,6 +73,18 @@ pub struct Config {
     pub session_timeout: Duration,
     /// Largest accepted request body in bytes; never zero.
     pub max_request_size: u64,
+    /// Most open connections per listener.
+    pub max_connections: usize,
+    /// Time a client has to send a request's line and headers.
+    pub request_header_timeout: Duration,
+    /// Time a client has to send a request's whole body.
+    pub request_body_timeout: Duration,
+    /// How long a connection may wait, between requests, for the next one.
+    pub keepalive_timeout: Duration,
+    /// Threads that hash and check passwords (0: one per core, at most 4).
+    pub password_hash_threads: usize,
+    /// Password checks that may wait for a thread before logons are refused as busy.
+    pub password_hash_queue: usize,
     /// Default store size (bytes) at which a user is warned; 0 means no limit.
     pub quota_warn: u64,
     /// Default store size (bytes) above which a user may not send; 0 means no limit.
@@ -457,6 +469,18 @@ impl Setting for u16 {
     }
 }
 
+impl Setting for usize {
+    fn from_value(v: Value) -> Option<Self> {
+        match v {
+            Value::Int(n) => usize::try_from(n).ok(),
+            _ => None,
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Int(i64::try_from(*self).unwrap_or(i64::MAX))
+    }
+}
+
 impl Setting for Duration {
     fn from_value(v: Value) -> Option<Self> {
         match v {
@@ -657,7 +681,69 @@ static KEYS: &[KeyDef] = &[
         "64M",
         Kind::Size { nonzero: true },
         "Largest request body the server accepts; a bigger request is refused before it is \
-         read. This bounds the size of a message or attachment uploaded in one request.",
+         read. This bounds the size of a message or attachment uploaded in one request. \
+         Whatever the size, a SOAP or JSON body is refused before it is parsed when it holds \
+         more than 200,000 elements or values or nests them deeper than 64 levels, so a \
+         request costs the server at most a small multiple of its size.",
+    ),
+    key!(
+        max_connections,
+        LIMITS,
+        "10000",
+        Kind::Integer { min: 1, max: 1_000_000 },
+        "Most connections each listener keeps open at once (each HTTP, HTTPS and LMTP \
+         listener and each local socket counts on its own, so a flood on one never locks \
+         out another). When an HTTP listener is full, a new connection closes the \
+         connection that has waited longest without a request in progress (one that never \
+         sent a request goes first), so idle connections cannot lock real clients out; only \
+         when every connection is in the middle of a request is the new one refused. Long \
+         polls (notify) are requests in progress. One log line a minute says when a \
+         listener is full. The process also needs as many file descriptors \
+         (LimitNOFILE= in the unit).",
+    ),
+    key!(
+        request_header_timeout,
+        LIMITS,
+        "30s",
+        Kind::Duration,
+        "Time a client has to send a request's line and headers, from its first byte (or \
+         from connecting, for a new connection). A client that is slower is disconnected, \
+         so half-sent requests cannot hold connections open.",
+    ),
+    key!(
+        request_body_timeout,
+        LIMITS,
+        "5m",
+        Kind::Duration,
+        "Time a client has to send a request's whole body once the headers arrived; a \
+         slower one gets MAPI_E_TIMEOUT and is disconnected. Allow for the largest upload \
+         (max_request_size) over the slowest link clients use.",
+    ),
+    key!(
+        keepalive_timeout,
+        LIMITS,
+        "2m",
+        Kind::Duration,
+        "How long an HTTP connection may stay open between requests waiting for the next \
+         one. A request in progress, a notify long poll included, is never cut by this.",
+    ),
+    key!(
+        password_hash_threads,
+        LIMITS,
+        "0",
+        Kind::Integer { min: 0, max: 256 },
+        "Threads that hash and check passwords (logon, web log-on, password changes). Each \
+         keeps a 19 MiB work buffer for as long as the server runs. 0 means one per CPU \
+         core, at most 4. Read at start only.",
+    ),
+    key!(
+        password_hash_queue,
+        LIMITS,
+        "64",
+        Kind::Integer { min: 1, max: 100_000 },
+        "Password checks that may wait for a free thread. When this many are waiting, a \
+         further logon is answered at once with MAPI_E_BUSY (HTTP 503 with Retry-After) and \
+         the client may try again in a moment. Read at start only.",
     ),
     key!(
         quota_warn,
@@ -1198,6 +1284,12 @@ impl Config {
             log_level: LogLevel::default(),
             session_timeout: Duration::ZERO,
             max_request_size: 0,
+            max_connections: 0,
+            request_header_timeout: Duration::ZERO,
+            request_body_timeout: Duration::ZERO,
+            keepalive_timeout: Duration::ZERO,
+            password_hash_threads: 0,
+            password_hash_queue: 0,
             quota_warn: 0,
             quota_soft: 0,
             quota_hard: 0,

@@ -87,19 +87,49 @@ pub(crate) fn respond(
 
 fn json_error(err: &ApiError) -> Response<ResponseBody> {
     let status = StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    respond(status, "application/json", json::encode_error(err))
+    retry_after(err, respond(status, "application/json", json::encode_error(err)))
 }
 
 fn soap_fault(err: &ApiError) -> Response<ResponseBody> {
-    respond(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "text/xml; charset=utf-8",
-        soap::encode_fault(err),
+    retry_after(
+        err,
+        respond(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/xml; charset=utf-8",
+            soap::encode_fault(err),
+        ),
     )
 }
 
-/// Reads the whole body, refusing more than `limit` bytes.
-async fn read_body(req: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError> {
+/// Tells HTTP clients and proxies when a "busy" answer is worth retrying.
+fn retry_after(err: &ApiError, mut r: Response<ResponseBody>) -> Response<ResponseBody> {
+    if err.code == MapiCode::Busy {
+        r.headers_mut()
+            .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    r
+}
+
+/// Reads the whole body, refusing more than `limit` bytes, and giving up when
+/// it has not all arrived within `request_body_timeout` (so a client that
+/// trickles a body holds neither memory nor a task for long).
+async fn read_body(req: Request<Incoming>, state: &State) -> Result<Bytes, ApiError> {
+    let cfg = state.config();
+    let deadline = cfg.request_body_timeout;
+    tokio::time::timeout(deadline, read_body_limited(req, cfg.max_request_size))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                MapiCode::Timeout,
+                format!(
+                    "the request body did not arrive within request_body_timeout ({}s); send it faster or in smaller pieces",
+                    deadline.as_secs()
+                ),
+            ))
+        })
+}
+
+async fn read_body_limited(req: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError> {
     let too_big = || {
         ApiError::new(
             MapiCode::TooBig,
@@ -135,7 +165,6 @@ pub async fn handle(
     let query = req.uri().query().unwrap_or("").to_string();
     let method = req.method().clone();
     let headers = req.headers().clone();
-    let limit = state.config().max_request_size;
     let ctx = Ctx {
         state: state.clone(),
         peer: conn.peer.clone(),
@@ -155,7 +184,7 @@ pub async fn handle(
                 wsdl::wsdl(ops::OPERATIONS, &format!("{scheme}://{host}/okapi")),
             )
         }
-        (&Method::POST, "/okapi" | "/okapi/") => match read_body(req, limit).await {
+        (&Method::POST, "/okapi" | "/okapi/") => match read_body(req, &state).await {
             Err(e) => soap_fault(&e),
             Ok(body) => match soap::decode_request(&body, ops::find) {
                 Err(e) => soap_fault(&e),
@@ -174,7 +203,7 @@ pub async fn handle(
         (&Method::GET | &Method::HEAD, p) if p == "/webapp" || p.starts_with("/webapp/") => {
             web::assets::serve(state.config().webapp_dir.as_deref(), p).await
         }
-        (&Method::POST, "/api/web/login") => match read_body(req, limit).await {
+        (&Method::POST, "/api/web/login") => match read_body(req, &state).await {
             Ok(body) => web::login(&ctx, &conn, &headers, &body).await,
             Err(e) => Err(e),
         }
@@ -193,7 +222,7 @@ pub async fn handle(
                     MapiCode::UnknownOperation,
                     format!("there is no operation {name:?}; the WSDL at /okapi?wsdl lists them all"),
                 )),
-                Some(op) => match read_body(req, limit)
+                Some(op) => match read_body(req, &state)
                     .await
                     .and_then(|b| json::decode_request(&b))
                     .and_then(|mut r| web::attach_cookie_session(&ctx, &headers, &mut r).map(|()| r))

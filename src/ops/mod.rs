@@ -46,6 +46,9 @@ pub struct State {
     pub stop: tokio::sync::watch::Sender<bool>,
     /// The TLS configuration in force; replaced when SIGHUP reloads the certificate.
     pub tls: RwLock<Option<Arc<rustls::ServerConfig>>>,
+    /// The threads that hash and check passwords, sized at start (a reload
+    /// does not resize them).
+    pub passwords: crate::auth::PasswordPool,
     /// When recent deliveries happened, for the status line.
     recent_deliveries: std::sync::Mutex<std::collections::VecDeque<std::time::Instant>>,
 }
@@ -53,8 +56,10 @@ pub struct State {
 impl State {
     /// New state around an open store.
     pub fn new(store: Store, config: Config) -> Arc<State> {
+        let passwords = crate::auth::PasswordPool::new(config.password_hash_threads, config.password_hash_queue);
         Arc::new(State {
             store,
+            passwords,
             config: RwLock::new(config),
             sessions: session::Sessions::default(),
             spooler_wake: tokio::sync::Notify::new(),
