@@ -15,8 +15,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -129,6 +129,9 @@ async fn read_body(req: Request<Incoming>, state: &State) -> Result<Bytes, ApiEr
         })
 }
 
+/// Reads the body into one buffer, sized from Content-Length when there is
+/// one, so a body is held once (collecting chunks and joining them held it
+/// twice).
 async fn read_body_limited(req: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError> {
     let too_big = || {
         ApiError::new(
@@ -136,23 +139,26 @@ async fn read_body_limited(req: Request<Incoming>, limit: u64) -> Result<Bytes, 
             format!("the request is larger than max_request_size ({limit} bytes)"),
         )
     };
-    if let Some(len) = req
+    let announced = req
         .headers()
         .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        && len > limit
-    {
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > limit) {
         return Err(too_big());
     }
-    let limited = Limited::new(req.into_body(), limit as usize);
-    match limited.collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_big()),
-        Err(e) => Err(ApiError::new(
-            MapiCode::Corrupt,
-            format!("could not read the request body: {e}"),
-        )),
+    let mut body = req.into_body();
+    let mut buf = BytesMut::with_capacity(usize::try_from(announced.unwrap_or(0)).unwrap_or(0));
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::new(MapiCode::Corrupt, format!("could not read the request body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if (buf.len() + data.len()) as u64 > limit {
+                return Err(too_big());
+            }
+            buf.extend_from_slice(&data);
+        }
     }
+    Ok(buf.freeze())
 }
 
 /// Serves one request.

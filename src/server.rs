@@ -290,6 +290,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let stop_rx = state.stop.subscribe();
+    if let Some(files) = connections::raise_fd_limit() {
+        tracing::debug!(open_files = files, "open-file limit");
+    }
     if tls.is_some()
         && let Ok(mut slot) = state.tls.write()
     {

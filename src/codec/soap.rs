@@ -117,6 +117,7 @@ fn line_col(body: &[u8], pos: u64) -> (usize, usize) {
 /// number of elements ([`MAX_NODES`]) as it goes, so the tree never grows past
 /// what the limits allow.
 fn parse_tree(body: &[u8]) -> Result<Node, ApiError> {
+    check_element_count(body)?;
     let mut reader = NsReader::from_reader(body);
     {
         let config = reader.config_mut();
@@ -152,13 +153,7 @@ fn parse_tree(body: &[u8]) -> Result<Node, ApiError> {
                 }
                 elements += 1;
                 if elements > MAX_NODES {
-                    return Err(ApiError::new(
-                        MapiCode::TooBig,
-                        format!(
-                            "the request has more than {MAX_NODES} XML elements, the most one request may hold; \
-                             split it into several requests"
-                        ),
-                    ));
+                    return Err(too_many_elements());
                 }
                 if stack.len() >= MAX_DEPTH {
                     return Err(corrupt(format!(
@@ -256,6 +251,44 @@ fn parse_tree(body: &[u8]) -> Result<Node, ApiError> {
         )));
     }
     root.ok_or_else(|| corrupt("the request body is empty; expected a SOAP Envelope"))
+}
+
+/// Counts the `<` that open an element (not `</`, `<?` or `<!`, and none
+/// inside a CDATA section) in one pass over the bytes, before anything is
+/// built. Text and attribute values cannot hold a bare `<`, so this is an
+/// upper bound on the elements.
+fn check_element_count(body: &[u8]) -> Result<(), ApiError> {
+    const CDATA: &[u8] = b"<![CDATA[";
+    let (mut opens, mut i) = (0usize, 0usize);
+    while let Some(at) = body.get(i..).and_then(|rest| rest.iter().position(|&b| b == b'<')) {
+        let here = i + at;
+        let rest = &body[here..];
+        if rest.starts_with(CDATA) {
+            match rest.windows(3).position(|w| w == b"]]>") {
+                Some(end) => i = here + end + 3,
+                None => return Ok(()), // unterminated: the parser says so
+            }
+            continue;
+        }
+        if !matches!(rest.get(1), Some(b'/' | b'?' | b'!')) {
+            opens += 1;
+            if opens > MAX_NODES {
+                return Err(too_many_elements());
+            }
+        }
+        i = here + 1;
+    }
+    Ok(())
+}
+
+fn too_many_elements() -> ApiError {
+    ApiError::new(
+        MapiCode::TooBig,
+        format!(
+            "the request has more than {MAX_NODES} XML elements, the most one request may hold; \
+             split it into several requests"
+        ),
+    )
 }
 
 /// The namespace of a resolved name: `Ok(None)` for no namespace, `Err(prefix)`
@@ -1429,6 +1462,15 @@ pub(crate) mod tests {
         let e = err(&envelope(&format!("<logon>{many}</logon>")));
         assert_eq!(e.code, MapiCode::TooBig);
         assert!(e.message.contains("more than 200000 XML elements"), "{}", e.message);
+        let raw = "<a/>".repeat(MAX_NODES + 1);
+        assert_eq!(err(&raw).code, MapiCode::TooBig);
+        // Tags inside CDATA are text, not elements.
+        let html = format!("<![CDATA[{}]]>", "<p>".repeat(MAX_NODES + 1));
+        let decoded = decode(&envelope(&format!("<logon><user>{html}</user></logon>")));
+        assert!(
+            decoded.as_ref().map_or_else(|e| e.code != MapiCode::TooBig, |_| true),
+            "{decoded:?}"
+        );
         let enough = "<a/>".repeat(1000);
         let e = err(&envelope(&format!("<logon>{enough}</logon>")));
         assert_ne!(e.code, MapiCode::TooBig, "{}", e.message);

@@ -429,6 +429,22 @@ impl Drop for Slot {
     }
 }
 
+/// Raises this process's soft limit on open files to its hard limit, so
+/// `max_connections` is not cut short by the traditional soft limit of 1024
+/// (systemd's default; its hard limit is 524288). okapi uses no `select()`,
+/// the reason that soft limit stays low. Returns the limit in force.
+pub(crate) fn raise_fd_limit() -> Option<u64> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    if soft < hard {
+        if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            tracing::warn!(error = %e, soft, hard, "could not raise the open-file limit; connections beyond {soft} will fail");
+            return Some(soft);
+        }
+    }
+    Some(hard)
+}
+
 /// The pause after a failed accept: 5 ms, doubling to a second, reset by the
 /// next success.
 #[derive(Debug)]
