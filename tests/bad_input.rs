@@ -684,8 +684,8 @@ async fn request_too_big() {
 }
 
 /// Restrictions nested deeper than the server allows are
-/// MAPI_E_INVALID_PARAMETER over JSON (and over SOAP below the XML depth
-/// limit); deeper still, SOAP refuses the document itself. The server
+/// MAPI_E_INVALID_PARAMETER over JSON and SOAP below the body depth limit
+/// (64 levels); deeper still, the body itself is refused as corrupt. The server
 /// survives 100 and 1000 levels of nesting.
 #[tokio::test]
 async fn deep_restrictions() {
@@ -708,13 +708,23 @@ async fn deep_restrictions() {
     let m = json_fails(
         &srv,
         "queryRows",
-        json!({"session": s, "folder": inbox, "restriction": nested(100)}),
+        json!({"session": s, "folder": inbox, "restriction": nested(40)}),
         400,
         "MAPI_E_INVALID_PARAMETER",
     )
     .await;
     assert!(m.contains("nested"), "{m}");
-    // 1000 levels: the JSON parser's own recursion limit answers, as corrupt data.
+    // Past 64 levels the body itself is refused before it is parsed.
+    let m = json_fails(
+        &srv,
+        "queryRows",
+        json!({"session": s, "folder": inbox, "restriction": nested(100)}),
+        400,
+        "MAPI_E_CORRUPT_DATA",
+    )
+    .await;
+    assert!(m.contains("deeper than 64"), "{m}");
+    // 1000 levels: the same, as corrupt data.
     let deep = format!(
         "{{\"session\":\"{s}\",\"folder\":\"{inbox}\",\"restriction\":{}{}{}}}",
         "{\"not\":".repeat(1000),
