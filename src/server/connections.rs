@@ -436,11 +436,11 @@ impl Drop for Slot {
 pub(crate) fn raise_fd_limit() -> Option<u64> {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
-    if soft < hard {
-        if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
-            tracing::warn!(error = %e, soft, hard, "could not raise the open-file limit; connections beyond {soft} will fail");
-            return Some(soft);
-        }
+    if soft < hard
+        && let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+    {
+        tracing::warn!(error = %e, soft, hard, "could not raise the open-file limit; connections beyond {soft} will fail");
+        return Some(soft);
     }
     Some(hard)
 }
