@@ -699,7 +699,7 @@ static KEYS: &[KeyDef] = &[
          when every connection is in the middle of a request is the new one refused. Long \
          polls (notify) are requests in progress. One log line a minute says when a \
          listener is full. The process also needs as many file descriptors \
-         (LimitNOFILE= in the unit).",
+         (LimitNOFILE= in the unit). Read at start only.",
     ),
     key!(
         request_header_timeout,

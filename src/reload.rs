@@ -22,6 +22,10 @@ pub const RESTART_KEYS: &[&str] = &[
     "user_plugin",
     "run_as_user",
     "run_as_group",
+    // Each listener's connection table and the password threads are sized at start.
+    "max_connections",
+    "password_hash_threads",
+    "password_hash_queue",
 ];
 
 /// The value of a key as `--print-config` shows it (without the comment).
