@@ -684,7 +684,11 @@ static KEYS: &[KeyDef] = &[
          read. This bounds the size of a message or attachment uploaded in one request. \
          Whatever the size, a SOAP or JSON body is refused before it is parsed when it holds \
          more than 200,000 elements or values or nests them deeper than 64 levels, so a \
-         request costs the server at most a small multiple of its size.",
+         request costs the server at most a small multiple of its size. The limit is the \
+         same before logon: a SOAP request names its operation and session inside the body, \
+         so a logon cannot be told from an upload before the body is read; what a client \
+         without a session can hold is bounded by this size, request_body_timeout and \
+         max_connections.",
     ),
     key!(
         max_connections,

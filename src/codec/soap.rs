@@ -9,8 +9,9 @@
 //! same MAPI codes, as JSON clients (as a SOAP Fault).
 //!
 //! Decoding is two steps, parse then act: the body is first read into a small
-//! element tree (well-formedness, namespaces, no DTDs, bounded depth), and only
-//! then converted, guided by the schema, into JSON. What this module leaves to
+//! element tree (well-formedness, namespaces, no DTDs, bounded depth and
+//! element count, see [`super::MAX_NODES`]), and only then converted, guided
+//! by the schema, into JSON. What this module leaves to
 //! others: the body size limit and HTTP status (the HTTP layer; SOAP 1.1 sends
 //! faults with 500), dispatching, and the serde step that turns the JSON into
 //! the typed request (which supplies defaults for absent fields).
