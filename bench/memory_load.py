@@ -8,6 +8,12 @@
         one connection per session, each sending `notify` with a 300 s timeout
         and reading nothing; writes READY_FILE once every request is sent and
         holds the connections until it is killed.
+    memory_load.py hostile HOST PORT PID
+        POSTs bodies built to cost memory without a session (16 and 60 MiB of
+        `<a/>` in a SOAP envelope, 16 MiB of bare `<a/>`, 16 MiB of JSON `[],`
+        and of `[` nesting), one at a time, and prints for each the answer, how
+        long it took, and the server's peak RSS during it (VmHWM of process
+        PID, reset before each body through /proc/PID/clear_refs).
 
 Raw sockets and asyncio only (the standard library), so it runs with any
 Python 3.8 or later and holds 10,000 connections in a few tens of MB.
@@ -17,6 +23,7 @@ import asyncio
 import json
 import resource
 import sys
+import time
 
 
 def request(path, body):
@@ -81,6 +88,57 @@ async def park(host, port, sessions, ready):
     await asyncio.sleep(3600)
 
 
+def status_mb(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) // 1024
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+async def post_raw(host, port, path, content_type, body):
+    reader, writer = await asyncio.open_connection(host, port)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    writer.write(head.encode())
+    writer.write(body)
+    try:
+        await writer.drain()
+    except ConnectionError:
+        pass  # the server may answer and close before it read everything
+    reply = await reader.read()
+    writer.close()
+    return reply.split(b" ", 2)[1].decode() if reply else "no answer"
+
+
+async def hostile(host, port, pid):
+    envelope = (
+        b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><logon>',
+        b"</logon></soap:Body></soap:Envelope>",
+    )
+    mib = 1 << 20
+    bodies = [
+        ("16 MiB of <a/> in an envelope", "/okapi", "text/xml", envelope[0] + b"<a/>" * (16 * mib // 4) + envelope[1]),
+        ("60 MiB of <a/> in an envelope", "/okapi", "text/xml", envelope[0] + b"<a/>" * (60 * mib // 4) + envelope[1]),
+        ("16 MiB of bare <a/>", "/okapi", "text/xml", b"<a/>" * (16 * mib // 4)),
+        ("16 MiB of JSON [],", "/api/v1/logon", "application/json", b'{"user":[' + b"[]," * (16 * mib // 3) + b"[]]}"),
+        ("16 MiB of JSON nesting", "/api/v1/logon", "application/json", b'{"user":' + b"[" * (8 * mib) + b"]" * (8 * mib) + b"}"),
+    ]
+    for name, path, content_type, body in bodies:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM to the current RSS
+        before = status_mb(pid, "VmRSS")
+        start = time.monotonic()
+        code = await post_raw(host, port, path, content_type, body)
+        took = (time.monotonic() - start) * 1000
+        print(
+            f"{name:32} HTTP {code} in {took:5.0f} ms, "
+            f"RSS {before} MB before, peak {status_mb(pid, 'VmHWM')} MB (+{status_mb(pid, 'VmHWM') - before} MB)"
+        )
+
+
 def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -93,6 +151,9 @@ def main():
         with open(sessions_file) as f:
             sessions = [line.strip() for line in f if line.strip()]
         asyncio.run(park(host, int(port), sessions, ready))
+    elif mode == "hostile":
+        host, port, pid = sys.argv[2:5]
+        asyncio.run(hostile(host, int(port), int(pid)))
     else:
         sys.exit(__doc__)
 
