@@ -73,6 +73,8 @@ pub struct Config {
     pub session_timeout: Duration,
     /// Largest accepted request body in bytes; never zero.
     pub max_request_size: u64,
+    /// Most bytes of large request bodies held at once, over all requests.
+    pub request_memory: u64,
     /// Most open connections per listener.
     pub max_connections: usize,
     /// Time a client has to send a request's line and headers.
@@ -691,6 +693,18 @@ static KEYS: &[KeyDef] = &[
          max_connections.",
     ),
     key!(
+        request_memory,
+        LIMITS,
+        "512M",
+        Kind::Size { nonzero: true },
+        "Most bytes of request bodies the server holds at once, over all clients; bodies of \
+         1 MiB or less do not count, so ordinary requests never wait for it. A large \
+         request that would pass it is answered at once with MAPI_E_BUSY (HTTP 503 with \
+         Retry-After) and may be sent again in a moment, so many large uploads at once, \
+         with or without a session, cannot take the server's memory. Keep it at least \
+         max_request_size. Read at start only.",
+    ),
+    key!(
         max_connections,
         LIMITS,
         "10000",
@@ -1288,6 +1302,7 @@ impl Config {
             log_level: LogLevel::default(),
             session_timeout: Duration::ZERO,
             max_request_size: 0,
+            request_memory: 0,
             max_connections: 0,
             request_header_timeout: Duration::ZERO,
             request_body_timeout: Duration::ZERO,
@@ -1458,6 +1473,17 @@ impl Config {
                     ));
                 }
             }
+        }
+        if self.request_memory < self.max_request_size {
+            errors.push(at(
+                "request_memory",
+                format!(
+                    "{} is below max_request_size ({}), so the largest request would always be refused \
+                     as busy; raise request_memory or lower max_request_size",
+                    render_size(self.request_memory),
+                    render_size(self.max_request_size)
+                ),
+            ));
         }
     }
 
@@ -2069,6 +2095,10 @@ mod tests {
         let e = one_error("quota_warn = 2G\nquota_soft = 1G\nquota_hard = 0");
         assert_eq!((e.line, e.key.as_str()), (2, "quota_soft"));
         assert!(Config::from_text("quota_warn = 1G\nquota_soft = 0\nquota_hard = 2G", "t").is_ok());
+        let e = one_error("max_request_size = 1G");
+        assert_eq!(e.key, "request_memory");
+        assert!(e.message.contains("below max_request_size"), "{e}");
+        assert!(Config::from_text("max_request_size = 1G\nrequest_memory = 2G", "t").is_ok());
     }
 
     /// An unknown key names file, line and the nearest key.

@@ -110,13 +110,53 @@ fn retry_after(err: &ApiError, mut r: Response<ResponseBody>) -> Response<Respon
     r
 }
 
+/// Bodies up to this size do not count against `request_memory`.
+const SMALL_BODY: usize = 1 << 20;
+
+/// A request body and its share of `request_memory`, given back on drop.
+struct HeldBody {
+    bytes: Bytes,
+    _room: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl std::ops::Deref for HeldBody {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Takes `request_memory` room for `bytes` more bytes of body, or says the
+/// server is busy.
+fn take_room(
+    state: &State,
+    held: &mut Option<tokio::sync::OwnedSemaphorePermit>,
+    bytes: usize,
+) -> Result<(), ApiError> {
+    let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+    match state.request_memory.clone().try_acquire_many_owned(kib) {
+        Ok(p) => {
+            match held {
+                Some(h) => h.merge(p),
+                None => *held = Some(p),
+            }
+            Ok(())
+        }
+        Err(_) => Err(ApiError::new(
+            MapiCode::Busy,
+            "the server is receiving too many large requests at once (request_memory); try again in a moment",
+        )),
+    }
+}
+
 /// Reads the whole body, refusing more than `limit` bytes, and giving up when
 /// it has not all arrived within `request_body_timeout` (so a client that
-/// trickles a body holds neither memory nor a task for long).
-async fn read_body(req: Request<Incoming>, state: &State) -> Result<Bytes, ApiError> {
+/// trickles a body holds neither memory nor a task for long). A body over
+/// 1 MiB holds room in `request_memory` while it lives.
+async fn read_body(req: Request<Incoming>, state: &State) -> Result<HeldBody, ApiError> {
     let cfg = state.config();
     let deadline = cfg.request_body_timeout;
-    tokio::time::timeout(deadline, read_body_limited(req, cfg.max_request_size))
+    tokio::time::timeout(deadline, read_body_limited(req, cfg.max_request_size, state))
         .await
         .unwrap_or_else(|_| {
             Err(ApiError::new(
@@ -132,7 +172,7 @@ async fn read_body(req: Request<Incoming>, state: &State) -> Result<Bytes, ApiEr
 /// Reads the body into one buffer, sized from Content-Length when there is
 /// one, so a body is held once (collecting chunks and joining them held it
 /// twice).
-async fn read_body_limited(req: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError> {
+async fn read_body_limited(req: Request<Incoming>, limit: u64, state: &State) -> Result<HeldBody, ApiError> {
     let too_big = || {
         ApiError::new(
             MapiCode::TooBig,
@@ -146,19 +186,37 @@ async fn read_body_limited(req: Request<Incoming>, limit: u64) -> Result<Bytes, 
     if announced.is_some_and(|len| len > limit) {
         return Err(too_big());
     }
+    let announced = usize::try_from(announced.unwrap_or(0)).unwrap_or(usize::MAX);
+    let mut room = None;
+    // Room for an announced large body is taken before any of it is read.
+    let mut covered = 0;
+    if announced > SMALL_BODY {
+        take_room(state, &mut room, announced)?;
+        covered = announced;
+    }
     let mut body = req.into_body();
-    let mut buf = BytesMut::with_capacity(usize::try_from(announced.unwrap_or(0)).unwrap_or(0));
+    let mut buf = BytesMut::with_capacity(announced);
     while let Some(frame) = body.frame().await {
         let frame =
             frame.map_err(|e| ApiError::new(MapiCode::Corrupt, format!("could not read the request body: {e}")))?;
         if let Ok(data) = frame.into_data() {
-            if (buf.len() + data.len()) as u64 > limit {
+            let len = buf.len() + data.len();
+            if len as u64 > limit {
                 return Err(too_big());
+            }
+            // A chunked body takes its room as it grows past the small size.
+            if len > SMALL_BODY && len > covered {
+                let more = (len - covered).max(SMALL_BODY);
+                take_room(state, &mut room, more)?;
+                covered += more;
             }
             buf.extend_from_slice(&data);
         }
     }
-    Ok(buf.freeze())
+    Ok(HeldBody {
+        bytes: buf.freeze(),
+        _room: room,
+    })
 }
 
 /// Serves one request.

@@ -24,6 +24,7 @@ pub const RESTART_KEYS: &[&str] = &[
     "run_as_group",
     // Each listener's connection table and the password threads are sized at start.
     "max_connections",
+    "request_memory",
     "password_hash_threads",
     "password_hash_queue",
 ];

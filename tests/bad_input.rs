@@ -1121,6 +1121,62 @@ async fn a_trickled_body_is_cut_at_the_body_deadline() {
     srv.stop().await;
 }
 
+/// Large bodies share request_memory: while one upload holds most of it,
+/// another large request is answered MAPI_E_BUSY at once (503, Retry-After),
+/// small requests are served as usual, and once the upload is gone the large
+/// request gets through to its real answer.
+#[tokio::test]
+async fn large_bodies_share_request_memory() {
+    let srv = server("request_memory = 3M\nmax_request_size = 3M").await;
+    let s = srv.logon("alice", "pw").await;
+    let addr = srv.base.trim_start_matches("http://").to_string();
+    let mut upload = TcpStream::connect(&addr).await.unwrap();
+    upload
+        .write_all(b"POST /api/v1/saveObject HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2500000\r\n\r\n{")
+        .await
+        .unwrap();
+    let big =
+        json!({"session": "not-a-session", "folder": "x", "props": {"PR_BODY": "Grüße ".repeat(300_000)}}).to_string();
+    let mut answer = None;
+    for _ in 0..50 {
+        let (status, text) = post_json(&srv, "saveObject", &big).await;
+        if status == 503 {
+            answer = Some(text);
+            break;
+        }
+        // The upload's headers may not have been read yet.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = answer.expect("a large request was not told the server is busy");
+    let m = assert_json_error(503, &text, 503, "MAPI_E_BUSY");
+    assert!(
+        m.contains("request_memory") && m.contains("try again in a moment"),
+        "{m}"
+    );
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/saveObject", srv.base))
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(r.headers().get("retry-after").map(|v| v.as_bytes()), Some(&b"1"[..]));
+    srv.store_of(&s).await;
+    drop(upload);
+    let mut last = String::new();
+    for _ in 0..50 {
+        let (status, text) = post_json(&srv, "saveObject", &big).await;
+        if status != 503 {
+            assert_json_error(status, &text, 401, "MAPI_E_END_OF_SESSION");
+            srv.stop().await;
+            return;
+        }
+        last = text;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("request_memory was not given back after the upload went away: {last}");
+}
+
 /// Raises this process's open-file limit to its hard limit (the server in
 /// the test process and the test's clients share it).
 fn raise_open_files() -> u64 {
