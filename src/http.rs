@@ -1,6 +1,7 @@
 //! The HTTP front: routes a request to the SOAP or JSON codec, enforces
-//! `max_request_size`, and answers every failure in the encoding the client
-//! spoke (a SOAP Fault or a JSON error), never a bare 500.
+//! `max_request_size`, `request_body_timeout` and `request_memory` while it
+//! reads a body, and answers every failure in the encoding the client spoke
+//! (a SOAP Fault or a JSON error), never a bare 500.
 //!
 //! Routes:
 //! - `POST /okapi`: SOAP 1.1; `GET /okapi?wsdl`: the WSDL
