@@ -73,6 +73,20 @@ pub struct Config {
     pub session_timeout: Duration,
     /// Largest accepted request body in bytes; never zero.
     pub max_request_size: u64,
+    /// Most bytes of large request bodies held at once, over all requests.
+    pub request_memory: u64,
+    /// Most open connections per listener.
+    pub max_connections: usize,
+    /// Time a client has to send a request's line and headers.
+    pub request_header_timeout: Duration,
+    /// Time a client has to send a request's whole body.
+    pub request_body_timeout: Duration,
+    /// How long a connection may wait, between requests, for the next one.
+    pub keepalive_timeout: Duration,
+    /// Threads that hash and check passwords (0: one per core, at most 4).
+    pub password_hash_threads: usize,
+    /// Password checks that may wait for a thread before logons are refused as busy.
+    pub password_hash_queue: usize,
     /// Default store size (bytes) at which a user is warned; 0 means no limit.
     pub quota_warn: u64,
     /// Default store size (bytes) above which a user may not send; 0 means no limit.
@@ -457,6 +471,18 @@ impl Setting for u16 {
     }
 }
 
+impl Setting for usize {
+    fn from_value(v: Value) -> Option<Self> {
+        match v {
+            Value::Int(n) => usize::try_from(n).ok(),
+            _ => None,
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Int(i64::try_from(*self).unwrap_or(i64::MAX))
+    }
+}
+
 impl Setting for Duration {
     fn from_value(v: Value) -> Option<Self> {
         match v {
@@ -657,7 +683,85 @@ static KEYS: &[KeyDef] = &[
         "64M",
         Kind::Size { nonzero: true },
         "Largest request body the server accepts; a bigger request is refused before it is \
-         read. This bounds the size of a message or attachment uploaded in one request.",
+         read. This bounds the size of a message or attachment uploaded in one request. \
+         Whatever the size, a SOAP or JSON body is refused before it is parsed when it holds \
+         more than 200,000 elements or values or nests them deeper than 64 levels, so a \
+         request costs the server at most a small multiple of its size. The limit is the \
+         same before logon: a SOAP request names its operation and session inside the body, \
+         so a logon cannot be told from an upload before the body is read; what a client \
+         without a session can hold is bounded by this size, request_body_timeout and \
+         max_connections.",
+    ),
+    key!(
+        request_memory,
+        LIMITS,
+        "512M",
+        Kind::Size { nonzero: true },
+        "Most bytes of request bodies the server holds at once, over all clients; bodies of \
+         1 MiB or less do not count, so ordinary requests never wait for it. A large \
+         request that would pass it is answered at once with MAPI_E_BUSY (HTTP 503 with \
+         Retry-After) and may be sent again in a moment, so many large uploads at once, \
+         with or without a session, cannot take the server's memory. Keep it at least \
+         max_request_size. Read at start only.",
+    ),
+    key!(
+        max_connections,
+        LIMITS,
+        "10000",
+        Kind::Integer { min: 1, max: 1_000_000 },
+        "Most connections each listener keeps open at once (each HTTP, HTTPS and LMTP \
+         listener and each local socket counts on its own, so a flood on one never locks \
+         out another). When an HTTP listener is full, a new connection closes the \
+         connection that has waited longest without a request in progress (one that never \
+         sent a request goes first), so idle connections cannot lock real clients out; only \
+         when every connection is in the middle of a request is the new one refused. Long \
+         polls (notify) are requests in progress. One log line a minute says when a \
+         listener is full. The process also needs as many file descriptors \
+         (LimitNOFILE= in the unit). Read at start only.",
+    ),
+    key!(
+        request_header_timeout,
+        LIMITS,
+        "30s",
+        Kind::Duration,
+        "Time a client has to send a request's line and headers, from its first byte (or \
+         from connecting, for a new connection). A client that is slower is disconnected, \
+         so half-sent requests cannot hold connections open.",
+    ),
+    key!(
+        request_body_timeout,
+        LIMITS,
+        "5m",
+        Kind::Duration,
+        "Time a client has to send a request's whole body once the headers arrived; a \
+         slower one gets MAPI_E_TIMEOUT and is disconnected. Allow for the largest upload \
+         (max_request_size) over the slowest link clients use.",
+    ),
+    key!(
+        keepalive_timeout,
+        LIMITS,
+        "2m",
+        Kind::Duration,
+        "How long an HTTP connection may stay open between requests waiting for the next \
+         one. A request in progress, a notify long poll included, is never cut by this.",
+    ),
+    key!(
+        password_hash_threads,
+        LIMITS,
+        "0",
+        Kind::Integer { min: 0, max: 256 },
+        "Threads that hash and check passwords (logon, web log-on, password changes). Each \
+         keeps a 19 MiB work buffer for as long as the server runs. 0 means one per CPU \
+         core, at most 4. Read at start only.",
+    ),
+    key!(
+        password_hash_queue,
+        LIMITS,
+        "64",
+        Kind::Integer { min: 1, max: 100_000 },
+        "Password checks that may wait for a free thread. When this many are waiting, a \
+         further logon is answered at once with MAPI_E_BUSY (HTTP 503 with Retry-After) and \
+         the client may try again in a moment. Read at start only.",
     ),
     key!(
         quota_warn,
@@ -1198,6 +1302,13 @@ impl Config {
             log_level: LogLevel::default(),
             session_timeout: Duration::ZERO,
             max_request_size: 0,
+            request_memory: 0,
+            max_connections: 0,
+            request_header_timeout: Duration::ZERO,
+            request_body_timeout: Duration::ZERO,
+            keepalive_timeout: Duration::ZERO,
+            password_hash_threads: 0,
+            password_hash_queue: 0,
             quota_warn: 0,
             quota_soft: 0,
             quota_hard: 0,
@@ -1362,6 +1473,17 @@ impl Config {
                     ));
                 }
             }
+        }
+        if self.request_memory < self.max_request_size {
+            errors.push(at(
+                "request_memory",
+                format!(
+                    "{} is below max_request_size ({}), so the largest request would always be refused \
+                     as busy; raise request_memory or lower max_request_size",
+                    render_size(self.request_memory),
+                    render_size(self.max_request_size)
+                ),
+            ));
         }
     }
 
@@ -1973,6 +2095,10 @@ mod tests {
         let e = one_error("quota_warn = 2G\nquota_soft = 1G\nquota_hard = 0");
         assert_eq!((e.line, e.key.as_str()), (2, "quota_soft"));
         assert!(Config::from_text("quota_warn = 1G\nquota_soft = 0\nquota_hard = 2G", "t").is_ok());
+        let e = one_error("max_request_size = 1G");
+        assert_eq!(e.key, "request_memory");
+        assert!(e.message.contains("below max_request_size"), "{e}");
+        assert!(Config::from_text("max_request_size = 1G\nrequest_memory = 2G", "t").is_ok());
     }
 
     /// An unknown key names file, line and the nearest key.

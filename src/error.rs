@@ -47,6 +47,9 @@ pub enum MapiCode {
     NotEnoughResources,
     /// 0x80040103: the operation name is not known.
     UnknownOperation,
+    /// 0x8004010B: the server is too busy for this now; the same request may
+    /// succeed in a moment (HTTP 503 with Retry-After).
+    Busy,
 }
 
 impl MapiCode {
@@ -57,6 +60,7 @@ impl MapiCode {
             MapiCode::NoSupport => 0x8004_0102,
             MapiCode::UnknownOperation => 0x8004_0103,
             MapiCode::InvalidEntryId => 0x8004_0107,
+            MapiCode::Busy => 0x8004_010B,
             MapiCode::NotEnoughResources => 0x8004_010D,
             MapiCode::NotFound => 0x8004_010F,
             MapiCode::Timeout => 0x8004_0110,
@@ -81,6 +85,7 @@ impl MapiCode {
             MapiCode::NoSupport => "MAPI_E_NO_SUPPORT",
             MapiCode::UnknownOperation => "MAPI_E_UNKNOWN_OPERATION",
             MapiCode::InvalidEntryId => "MAPI_E_INVALID_ENTRYID",
+            MapiCode::Busy => "MAPI_E_BUSY",
             MapiCode::NotEnoughResources => "MAPI_E_NOT_ENOUGH_RESOURCES",
             MapiCode::NotFound => "MAPI_E_NOT_FOUND",
             MapiCode::Timeout => "MAPI_E_TIMEOUT",
@@ -108,7 +113,7 @@ impl MapiCode {
             MapiCode::Collision | MapiCode::SyncStateInvalid => 409,
             MapiCode::TooBig => 413,
             MapiCode::QuotaExceeded => 507,
-            MapiCode::NetworkError => 503,
+            MapiCode::NetworkError | MapiCode::Busy => 503,
             MapiCode::Timeout => 504,
             MapiCode::CallFailed | MapiCode::NotEnoughResources => 500,
             MapiCode::NoSupport => 501,

@@ -1,6 +1,7 @@
 //! The HTTP front: routes a request to the SOAP or JSON codec, enforces
-//! `max_request_size`, and answers every failure in the encoding the client
-//! spoke (a SOAP Fault or a JSON error), never a bare 500.
+//! `max_request_size`, `request_body_timeout` and `request_memory` while it
+//! reads a body, and answers every failure in the encoding the client spoke
+//! (a SOAP Fault or a JSON error), never a bare 500.
 //!
 //! Routes:
 //! - `POST /okapi`: SOAP 1.1; `GET /okapi?wsdl`: the WSDL
@@ -15,8 +16,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -87,42 +88,136 @@ pub(crate) fn respond(
 
 fn json_error(err: &ApiError) -> Response<ResponseBody> {
     let status = StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    respond(status, "application/json", json::encode_error(err))
+    retry_after(err, respond(status, "application/json", json::encode_error(err)))
 }
 
 fn soap_fault(err: &ApiError) -> Response<ResponseBody> {
-    respond(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "text/xml; charset=utf-8",
-        soap::encode_fault(err),
+    retry_after(
+        err,
+        respond(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/xml; charset=utf-8",
+            soap::encode_fault(err),
+        ),
     )
 }
 
-/// Reads the whole body, refusing more than `limit` bytes.
-async fn read_body(req: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError> {
+/// Tells HTTP clients and proxies when a "busy" answer is worth retrying.
+fn retry_after(err: &ApiError, mut r: Response<ResponseBody>) -> Response<ResponseBody> {
+    if err.code == MapiCode::Busy {
+        r.headers_mut()
+            .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    r
+}
+
+/// Bodies up to this size do not count against `request_memory`.
+const SMALL_BODY: usize = 1 << 20;
+
+/// A request body and its share of `request_memory`, given back on drop.
+struct HeldBody {
+    bytes: Bytes,
+    _room: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl std::ops::Deref for HeldBody {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Takes `request_memory` room for `bytes` more bytes of body, or says the
+/// server is busy.
+fn take_room(
+    state: &State,
+    held: &mut Option<tokio::sync::OwnedSemaphorePermit>,
+    bytes: usize,
+) -> Result<(), ApiError> {
+    let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+    match state.request_memory.clone().try_acquire_many_owned(kib) {
+        Ok(p) => {
+            match held {
+                Some(h) => h.merge(p),
+                None => *held = Some(p),
+            }
+            Ok(())
+        }
+        Err(_) => Err(ApiError::new(
+            MapiCode::Busy,
+            "the server is receiving too many large requests at once (request_memory); try again in a moment",
+        )),
+    }
+}
+
+/// Reads the whole body, refusing more than `limit` bytes, and giving up when
+/// it has not all arrived within `request_body_timeout` (so a client that
+/// trickles a body holds neither memory nor a task for long). A body over
+/// 1 MiB holds room in `request_memory` while it lives.
+async fn read_body(req: Request<Incoming>, state: &State) -> Result<HeldBody, ApiError> {
+    let cfg = state.config();
+    let deadline = cfg.request_body_timeout;
+    tokio::time::timeout(deadline, read_body_limited(req, cfg.max_request_size, state))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                MapiCode::Timeout,
+                format!(
+                    "the request body did not arrive within request_body_timeout ({}s); send it faster or in smaller pieces",
+                    deadline.as_secs()
+                ),
+            ))
+        })
+}
+
+/// Reads the body into one buffer, sized from Content-Length when there is
+/// one, so a body is held once (collecting chunks and joining them held it
+/// twice).
+async fn read_body_limited(req: Request<Incoming>, limit: u64, state: &State) -> Result<HeldBody, ApiError> {
     let too_big = || {
         ApiError::new(
             MapiCode::TooBig,
             format!("the request is larger than max_request_size ({limit} bytes)"),
         )
     };
-    if let Some(len) = req
+    let announced = req
         .headers()
         .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        && len > limit
-    {
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > limit) {
         return Err(too_big());
     }
-    let limited = Limited::new(req.into_body(), limit as usize);
-    match limited.collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_big()),
-        Err(e) => Err(ApiError::new(
-            MapiCode::Corrupt,
-            format!("could not read the request body: {e}"),
-        )),
+    let announced = usize::try_from(announced.unwrap_or(0)).unwrap_or(usize::MAX);
+    let mut room = None;
+    // Room for an announced large body is taken before any of it is read.
+    let mut covered = 0;
+    if announced > SMALL_BODY {
+        take_room(state, &mut room, announced)?;
+        covered = announced;
     }
+    let mut body = req.into_body();
+    let mut buf = BytesMut::with_capacity(announced);
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::new(MapiCode::Corrupt, format!("could not read the request body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            let len = buf.len() + data.len();
+            if len as u64 > limit {
+                return Err(too_big());
+            }
+            // A chunked body takes its room as it grows past the small size.
+            if len > SMALL_BODY && len > covered {
+                let more = (len - covered).max(SMALL_BODY);
+                take_room(state, &mut room, more)?;
+                covered += more;
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(HeldBody {
+        bytes: buf.freeze(),
+        _room: room,
+    })
 }
 
 /// Serves one request.
@@ -135,7 +230,6 @@ pub async fn handle(
     let query = req.uri().query().unwrap_or("").to_string();
     let method = req.method().clone();
     let headers = req.headers().clone();
-    let limit = state.config().max_request_size;
     let ctx = Ctx {
         state: state.clone(),
         peer: conn.peer.clone(),
@@ -155,7 +249,7 @@ pub async fn handle(
                 wsdl::wsdl(ops::OPERATIONS, &format!("{scheme}://{host}/okapi")),
             )
         }
-        (&Method::POST, "/okapi" | "/okapi/") => match read_body(req, limit).await {
+        (&Method::POST, "/okapi" | "/okapi/") => match read_body(req, &state).await {
             Err(e) => soap_fault(&e),
             Ok(body) => match soap::decode_request(&body, ops::find) {
                 Err(e) => soap_fault(&e),
@@ -174,7 +268,7 @@ pub async fn handle(
         (&Method::GET | &Method::HEAD, p) if p == "/webapp" || p.starts_with("/webapp/") => {
             web::assets::serve(state.config().webapp_dir.as_deref(), p).await
         }
-        (&Method::POST, "/api/web/login") => match read_body(req, limit).await {
+        (&Method::POST, "/api/web/login") => match read_body(req, &state).await {
             Ok(body) => web::login(&ctx, &conn, &headers, &body).await,
             Err(e) => Err(e),
         }
@@ -193,7 +287,7 @@ pub async fn handle(
                     MapiCode::UnknownOperation,
                     format!("there is no operation {name:?}; the WSDL at /okapi?wsdl lists them all"),
                 )),
-                Some(op) => match read_body(req, limit)
+                Some(op) => match read_body(req, &state)
                     .await
                     .and_then(|b| json::decode_request(&b))
                     .and_then(|mut r| web::attach_cookie_session(&ctx, &headers, &mut r).map(|()| r))

@@ -22,6 +22,11 @@ pub const RESTART_KEYS: &[&str] = &[
     "user_plugin",
     "run_as_user",
     "run_as_group",
+    // Each listener's connection table and the password threads are sized at start.
+    "max_connections",
+    "request_memory",
+    "password_hash_threads",
+    "password_hash_queue",
 ];
 
 /// The value of a key as `--print-config` shows it (without the comment).

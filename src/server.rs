@@ -7,6 +7,11 @@
 //! drained or the drain timeout passed. The spooler and periodic chores run
 //! beside the listeners and stop with them. Tests call it with listeners on
 //! `127.0.0.1:0`.
+//!
+//! What each listener lets a connection hold (how many, how long) is
+//! [`connections`]'s business; its doc comment explains the design.
+
+mod connections;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,12 +20,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use self::connections::{AcceptBackoff, Admission, ConnTable, Slot, Timeouts, TrackedBody, Watched, WhenFull};
 use crate::config::{Config, TlsVersion};
 use crate::http::{ConnInfo, handle_guarded};
 use crate::ops::{Peer, State};
@@ -235,22 +241,45 @@ pub fn local_addrs(l: &Listeners) -> (Vec<SocketAddr>, Vec<SocketAddr>) {
     )
 }
 
-async fn serve<S>(state: Arc<State>, io: S, info: ConnInfo, mut stop: watch::Receiver<bool>)
+/// Serves one HTTP connection until it closes, times out (see
+/// [`connections`]), is closed to make room, or the server stops.
+async fn serve<S>(state: Arc<State>, io: S, info: ConnInfo, slot: Slot, mut stop: watch::Receiver<bool>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let svc = service_fn(move |req| handle_guarded(state.clone(), info.clone(), req));
+    let limits = Timeouts::from_config(&state.config());
+    let tracker = slot.tracker.clone();
+    let svc = {
+        let tracker = tracker.clone();
+        service_fn(move |req| {
+            let request = tracker.begin_request();
+            let answer = handle_guarded(state.clone(), info.clone(), req);
+            async move {
+                let response = answer.await?;
+                Ok::<_, std::convert::Infallible>(response.map(|body| TrackedBody::new(body, request)))
+            }
+        })
+    };
     let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.hyper_backstop())
         .keep_alive(true)
-        .serve_connection(TokioIo::new(io), svc);
+        .serve_connection(TokioIo::new(Watched::new(io, tracker.clone())), svc);
     tokio::pin!(conn);
     tokio::select! {
         r = conn.as_mut() => { if let Err(e) = r { tracing::debug!(error = %e, "connection ended with an error") } }
+        why = tracker.expired(limits) => tracing::debug!(reason = why, "connection closed"),
         _ = stopped(&mut stop) => {
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
         }
     }
+    drop(slot);
+}
+
+/// The table of a listener, sized from the configuration.
+fn table(state: &State, listener: &str, when_full: WhenFull) -> Arc<ConnTable> {
+    ConnTable::new(listener, state.config().max_connections, when_full)
 }
 
 /// Serves until `shutdown` completes, then drains.
@@ -261,6 +290,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let stop_rx = state.stop.subscribe();
+    if let Some(files) = connections::raise_fd_limit() {
+        tracing::debug!(open_files = files, "open-file limit");
+    }
     if tls.is_some()
         && let Ok(mut slot) = state.tls.write()
     {
@@ -327,6 +359,9 @@ async fn housekeeping(state: Arc<State>, mut stop: watch::Receiver<bool>) {
 type Conns = Arc<tokio::sync::Mutex<JoinSet<()>>>;
 
 async fn accept_tcp(state: Arc<State>, l: TcpListener, tls: bool, mut stop: watch::Receiver<bool>, conns: Conns) {
+    let name = listener_name(&l, if tls { "https" } else { "http" });
+    let table = table(&state, &name, WhenFull::CloseIdle);
+    let mut backoff = AcceptBackoff::new();
     loop {
         let accepted = tokio::select! {
             a = l.accept() => a,
@@ -335,11 +370,13 @@ async fn accept_tcp(state: Arc<State>, l: TcpListener, tls: bool, mut stop: watc
         let (stream, addr) = match accepted {
             Ok(x) => x,
             Err(e) => {
-                // Out of file descriptors and the like: back off, do not spin.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                backoff.failed(&name, &e).await;
                 continue;
             }
+        };
+        backoff.reset();
+        let Admission::Admitted(slot) = table.admit() else {
+            continue;
         };
         let _ = stream.set_nodelay(true);
         let info = ConnInfo {
@@ -353,13 +390,14 @@ async fn accept_tcp(state: Arc<State>, l: TcpListener, tls: bool, mut stop: watc
         match tls.then(|| state.tls()).flatten() {
             None if tls => tracing::warn!(peer = %addr, "TLS connection refused: no certificate configured"),
             None => {
-                set.spawn(serve(state, stream, info, stop));
+                set.spawn(serve(state, stream, info, slot, stop));
             }
             Some(config) => {
                 let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                let handshake_limit = state.config().request_header_timeout;
                 set.spawn(async move {
-                    match tokio::time::timeout(Duration::from_secs(30), acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => serve(state, tls_stream, info, stop).await,
+                    match tokio::time::timeout(handshake_limit, acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => serve(state, tls_stream, info, slot, stop).await,
                         Ok(Err(e)) => tracing::debug!(peer = %addr, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(peer = %addr, "TLS handshake timed out"),
                     }
@@ -371,6 +409,9 @@ async fn accept_tcp(state: Arc<State>, l: TcpListener, tls: bool, mut stop: watc
 
 async fn accept_unix(state: Arc<State>, l: UnixListener, mut stop: watch::Receiver<bool>, conns: Conns) {
     let own_uid = own_uid();
+    let name = unix_listener_name(&l, "local");
+    let table = table(&state, &name, WhenFull::CloseIdle);
+    let mut backoff = AcceptBackoff::new();
     loop {
         let accepted = tokio::select! {
             a = l.accept() => a,
@@ -379,10 +420,13 @@ async fn accept_unix(state: Arc<State>, l: UnixListener, mut stop: watch::Receiv
         let stream = match accepted {
             Ok((s, _)) => s,
             Err(e) => {
-                tracing::warn!(error = %e, "accept failed on the local socket");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                backoff.failed(&name, &e).await;
                 continue;
             }
+        };
+        backoff.reset();
+        let Admission::Admitted(slot) = table.admit() else {
+            continue;
         };
         let uid = stream.peer_cred().ok().map(|c| c.uid());
         let trusted = uid.is_some_and(|u| u == 0 || Some(u) == own_uid);
@@ -392,7 +436,7 @@ async fn accept_unix(state: Arc<State>, l: UnixListener, mut stop: watch::Receiv
         };
         let mut set = conns.lock().await;
         while set.try_join_next().is_some() {}
-        set.spawn(serve(state.clone(), stream, info, stop.clone()));
+        set.spawn(serve(state.clone(), stream, info, slot, stop.clone()));
     }
 }
 
@@ -402,10 +446,12 @@ struct LmtpContext {
     state: Arc<State>,
 }
 
-async fn lmtp_session<S>(ctx: Arc<LmtpContext>, stream: S, peer: String, stop: watch::Receiver<bool>)
+async fn lmtp_session<S>(ctx: Arc<LmtpContext>, stream: S, peer: String, slot: Slot, stop: watch::Receiver<bool>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // The slot is held for the session's lifetime.
+    let _slot = slot;
     // Limits and name are read per session, so a reload applies to new sessions.
     let cfg = ctx.state.config();
     let limits = crate::delivery::lmtp::LmtpLimits {
@@ -430,6 +476,9 @@ where
 }
 
 async fn accept_lmtp_tcp(ctx: Arc<LmtpContext>, l: TcpListener, mut stop: watch::Receiver<bool>, conns: Conns) {
+    let name = listener_name(&l, "lmtp");
+    let table = table(&ctx.state, &name, WhenFull::Refuse);
+    let mut backoff = AcceptBackoff::new();
     loop {
         let accepted = tokio::select! {
             a = l.accept() => a,
@@ -437,19 +486,47 @@ async fn accept_lmtp_tcp(ctx: Arc<LmtpContext>, l: TcpListener, mut stop: watch:
         };
         match accepted {
             Ok((stream, addr)) => {
+                backoff.reset();
+                let Admission::Admitted(slot) = table.admit() else {
+                    let _ = stream.try_write(LMTP_FULL);
+                    continue;
+                };
                 let mut set = conns.lock().await;
                 while set.try_join_next().is_some() {}
-                set.spawn(lmtp_session(ctx.clone(), stream, addr.to_string(), stop.clone()));
+                set.spawn(lmtp_session(ctx.clone(), stream, addr.to_string(), slot, stop.clone()));
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "LMTP accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            Err(e) => backoff.failed(&name, &e).await,
         }
     }
 }
 
+/// The greeting of a full LMTP listener; the MTA keeps the mail and tries later.
+const LMTP_FULL: &[u8] = b"421 4.3.2 too many connections, try again later\r\n";
+
+/// A TCP listener's name for the log: kind and address.
+fn listener_name(l: &TcpListener, kind: &str) -> String {
+    match l.local_addr() {
+        Ok(a) => format!("{kind} {a}"),
+        Err(_) => kind.to_string(),
+    }
+}
+
+/// A unix listener's name for the log: kind and path.
+fn unix_listener_name(l: &UnixListener, kind: &str) -> String {
+    match l
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
+    {
+        Some(p) => format!("{kind} {p}"),
+        None => kind.to_string(),
+    }
+}
+
 async fn accept_lmtp_unix(ctx: Arc<LmtpContext>, l: UnixListener, mut stop: watch::Receiver<bool>, conns: Conns) {
+    let name = unix_listener_name(&l, "lmtp-local");
+    let table = table(&ctx.state, &name, WhenFull::Refuse);
+    let mut backoff = AcceptBackoff::new();
     loop {
         let accepted = tokio::select! {
             a = l.accept() => a,
@@ -457,14 +534,16 @@ async fn accept_lmtp_unix(ctx: Arc<LmtpContext>, l: UnixListener, mut stop: watc
         };
         match accepted {
             Ok((stream, _)) => {
+                backoff.reset();
+                let Admission::Admitted(slot) = table.admit() else {
+                    let _ = stream.try_write(LMTP_FULL);
+                    continue;
+                };
                 let mut set = conns.lock().await;
                 while set.try_join_next().is_some() {}
-                set.spawn(lmtp_session(ctx.clone(), stream, "local".into(), stop.clone()));
+                set.spawn(lmtp_session(ctx.clone(), stream, "local".into(), slot, stop.clone()));
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "LMTP accept failed on the local socket");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            Err(e) => backoff.failed(&name, &e).await,
         }
     }
 }

@@ -5,6 +5,12 @@
 //! MAPI error as a JSON error object or a SOAP fault with a sentence, never
 //! an empty body or an HTML page, and the server goes on serving the other
 //! clients, also while a slow client holds a half-sent request open.
+//!
+//! Bounds under hostile clients (issue 10): bodies built to cost memory are
+//! refused within a fixed RSS budget of a real okapi-server process; half-sent
+//! request lines and trickled bodies are cut at their deadlines; 10,000 idle
+//! connections lock out neither a logon nor LMTP; parallel wrong logons never
+//! run more argon2 hashes at once than the configured threads.
 
 // A test fails by panicking, helpers included.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -684,8 +690,8 @@ async fn request_too_big() {
 }
 
 /// Restrictions nested deeper than the server allows are
-/// MAPI_E_INVALID_PARAMETER over JSON (and over SOAP below the XML depth
-/// limit); deeper still, SOAP refuses the document itself. The server
+/// MAPI_E_INVALID_PARAMETER over JSON and SOAP below the body depth limit
+/// (64 levels); deeper still, the body itself is refused as corrupt. The server
 /// survives 100 and 1000 levels of nesting.
 #[tokio::test]
 async fn deep_restrictions() {
@@ -708,13 +714,23 @@ async fn deep_restrictions() {
     let m = json_fails(
         &srv,
         "queryRows",
-        json!({"session": s, "folder": inbox, "restriction": nested(100)}),
+        json!({"session": s, "folder": inbox, "restriction": nested(40)}),
         400,
         "MAPI_E_INVALID_PARAMETER",
     )
     .await;
     assert!(m.contains("nested"), "{m}");
-    // 1000 levels: the JSON parser's own recursion limit answers, as corrupt data.
+    // Past 64 levels the body itself is refused before it is parsed.
+    let m = json_fails(
+        &srv,
+        "queryRows",
+        json!({"session": s, "folder": inbox, "restriction": nested(100)}),
+        400,
+        "MAPI_E_CORRUPT_DATA",
+    )
+    .await;
+    assert!(m.contains("deeper than 64"), "{m}");
+    // 1000 levels: the same, as corrupt data.
     let deep = format!(
         "{{\"session\":\"{s}\",\"folder\":\"{inbox}\",\"restriction\":{}{}{}}}",
         "{\"not\":".repeat(1000),
@@ -899,3 +915,383 @@ async fn server_keeps_serving_after_bad_input() {
         srv.stop().await;
     }
 }
+
+// ---- bounds under hostile clients (issue 10) -----------------------------------
+
+/// okapi-server as its own process, so its memory can be read from /proc.
+struct ServerProcess {
+    running: common::process::Running,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts the binary on SQLite in a fresh directory; `extra` is config.
+    /// Started as root (as in CI) it drops to nobody, who must own the directory.
+    async fn start(extra: &str) -> ServerProcess {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let port = common::process::free_port();
+        let cfg = dir.path().join("server.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "server_listen = 127.0.0.1:{port}\nserver_listen_tls =\nlocal_socket = {d}/server.sock\n\
+                 lmtp_listen =\nlmtp_socket = {d}/lmtp.sock\ndatabase_url = sqlite://{d}/okapi.db\n\
+                 attachment_path = {d}/blobs\nlog_level = warn\nrun_as_user = nobody\nrun_as_group = nogroup\n{extra}\n",
+                d = dir.path().display()
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_okapi-server"))
+            .arg("--config")
+            .arg(&cfg)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut running = common::process::Running(child);
+        let base = format!("http://127.0.0.1:{port}");
+        let health = format!("{base}/health");
+        let start = std::time::Instant::now();
+        while reqwest::get(&health).await.map(|r| r.status().as_u16()).ok() != Some(200) {
+            assert!(running.0.try_wait().unwrap().is_none(), "okapi-server exited");
+            assert!(start.elapsed() < Duration::from_secs(30), "okapi-server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        ServerProcess {
+            running,
+            base,
+            _dir: dir,
+        }
+    }
+
+    /// A field of /proc/PID/status in bytes (VmRSS, VmHWM).
+    fn memory(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.running.pid())).unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(&format!("{field}:")))
+            .unwrap_or_else(|| panic!("no {field} in {status}"));
+        let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kb * 1024
+    }
+
+    /// POSTs a body; returns status and text, failing a request that hangs.
+    async fn post(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, String) {
+        let r = tokio::time::timeout(
+            Duration::from_secs(60),
+            reqwest::Client::new()
+                .post(format!("{}{path}", self.base))
+                .header("content-type", content_type)
+                .body(body)
+                .send(),
+        )
+        .await
+        .expect("the server did not answer within a minute")
+        .expect("request");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+}
+
+/// 16 MiB bodies built to cost memory (`<a/>` repeated, bare and inside an
+/// envelope; JSON arrays of empty arrays; deep nesting), sent without a
+/// session, are each refused with a fault or error naming the limit, and the
+/// server's peak RSS grows by less than 64 MB over the whole series.
+#[tokio::test]
+async fn huge_bodies_are_refused_within_bounded_memory() {
+    const SIXTEEN_MIB: usize = 16 << 20;
+    let srv = ServerProcess::start("").await;
+    // Warm up the allocator and the connection path.
+    let (status, text) = srv.post("/api/v1/logon", "application/json", b"{}".to_vec()).await;
+    assert_json_error(status, &text, 401, "MAPI_E_LOGON_FAILED");
+    let before = srv.memory("VmRSS");
+
+    let tiny = "<a/>".repeat(SIXTEEN_MIB / 4);
+    let (status, text) = srv.post("/okapi", "text/xml", tiny.clone().into_bytes()).await;
+    assert!(assert_fault(status, &text, "MAPI_E_TOO_BIG").contains("200000 XML elements"));
+    let wrapped = envelope(&format!("<o:logon>{tiny}</o:logon>"));
+    let (status, text) = srv.post("/okapi", "text/xml", wrapped.into_bytes()).await;
+    assert!(assert_fault(status, &text, "MAPI_E_TOO_BIG").contains("200000 XML elements"));
+    drop(tiny);
+
+    let arrays = format!("{{\"user\":[{}[]]}}", "[],".repeat(SIXTEEN_MIB / 3));
+    let (status, text) = srv.post("/api/v1/logon", "application/json", arrays.into_bytes()).await;
+    assert!(assert_json_error(status, &text, 413, "MAPI_E_TOO_BIG").contains("200000 JSON values"));
+    let objects = format!("{{\"user\":[{}{{}}]}}", "{},".repeat(SIXTEEN_MIB / 3));
+    let (status, text) = srv
+        .post("/api/v1/logon", "application/json", objects.into_bytes())
+        .await;
+    assert_json_error(status, &text, 413, "MAPI_E_TOO_BIG");
+    let deep = format!(
+        "{{\"user\":{}{}}}",
+        "[".repeat(SIXTEEN_MIB / 2),
+        "]".repeat(SIXTEEN_MIB / 2)
+    );
+    let (status, text) = srv.post("/api/v1/logon", "application/json", deep.into_bytes()).await;
+    assert!(assert_json_error(status, &text, 400, "MAPI_E_CORRUPT_DATA").contains("deeper than 64"));
+
+    let peak = srv.memory("VmHWM");
+    let grown = peak.saturating_sub(before);
+    eprintln!("RSS before {} MB, peak {} MB", before >> 20, peak >> 20);
+    assert!(grown < 64 << 20, "peak RSS grew by {} MB", grown >> 20);
+}
+
+/// A client that sends half a request line, and one that sends nothing, are
+/// disconnected within the header timeout; a keep-alive connection waiting
+/// between requests is not cut by it, only by the (longer) keep-alive timeout.
+#[tokio::test]
+async fn half_a_request_line_is_disconnected_within_the_header_timeout() {
+    let srv = server("request_header_timeout = 2s\nkeepalive_timeout = 6s").await;
+    let addr = srv.base.trim_start_matches("http://").to_string();
+    let started = std::time::Instant::now();
+    let mut half = TcpStream::connect(&addr).await.unwrap();
+    half.write_all(b"POST /api/v1/lo").await.unwrap();
+    let mut silent = TcpStream::connect(&addr).await.unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(20), half.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "a half-sent request line held its connection open");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1900),
+        "closed after {took:?}, before the timeout"
+    );
+    let closed = tokio::time::timeout(Duration::from_secs(20), silent.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "a silent connection was kept open");
+
+    // Keep-alive: a request, then 4 s of quiet (past the header timeout), then another.
+    let mut kept = TcpStream::connect(&addr).await.unwrap();
+    let get = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    for round in 0..2 {
+        kept.write_all(get).await.unwrap();
+        let mut buf = [0u8; 512];
+        let n = tokio::time::timeout(Duration::from_secs(10), kept.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(text.starts_with("HTTP/1.1 200"), "round {round}: {text}");
+        if round == 0 {
+            tokio::time::sleep(Duration::from_secs(4)).await;
+        }
+    }
+    let idle = std::time::Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(20), kept.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "an idle keep-alive connection was kept open");
+    assert!(idle.elapsed() >= Duration::from_millis(5500), "{:?}", idle.elapsed());
+    normal_client_works(&srv).await;
+    srv.stop().await;
+}
+
+/// A client that sends its headers and then trickles its body is answered
+/// MAPI_E_TIMEOUT at request_body_timeout, and the server serves others
+/// meanwhile.
+#[tokio::test]
+async fn a_trickled_body_is_cut_at_the_body_deadline() {
+    let srv = server("request_body_timeout = 2s").await;
+    let addr = srv.base.trim_start_matches("http://").to_string();
+    let mut slow = TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"POST /api/v1/logon HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"user\":\"")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let trickle = async {
+        // One byte every 200 ms: never idle, never done.
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if slow.write_all(b"a").await.is_err() {
+                break;
+            }
+        }
+    };
+    let others = async {
+        normal_client_works(&srv).await;
+    };
+    tokio::join!(trickle, others);
+    let took = started.elapsed();
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut response)).await;
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 504"), "{text}");
+    assert!(
+        text.contains("MAPI_E_TIMEOUT") && text.contains("request_body_timeout"),
+        "{text}"
+    );
+    assert!(took < Duration::from_secs(20), "the trickle went on for {took:?}");
+    srv.stop().await;
+}
+
+/// Large bodies share request_memory: while one upload holds most of it,
+/// another large request is answered MAPI_E_BUSY at once (503, Retry-After),
+/// small requests are served as usual, and once the upload is gone the large
+/// request gets through to its real answer.
+#[tokio::test]
+async fn large_bodies_share_request_memory() {
+    let srv = server("request_memory = 3M\nmax_request_size = 3M").await;
+    let s = srv.logon("alice", "pw").await;
+    let addr = srv.base.trim_start_matches("http://").to_string();
+    let mut upload = TcpStream::connect(&addr).await.unwrap();
+    upload
+        .write_all(b"POST /api/v1/saveObject HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2500000\r\n\r\n{")
+        .await
+        .unwrap();
+    let big =
+        json!({"session": "not-a-session", "folder": "x", "props": {"PR_BODY": "Grüße ".repeat(300_000)}}).to_string();
+    let mut answer = None;
+    for _ in 0..50 {
+        let (status, text) = post_json(&srv, "saveObject", &big).await;
+        if status == 503 {
+            answer = Some(text);
+            break;
+        }
+        // The upload's headers may not have been read yet.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = answer.expect("a large request was not told the server is busy");
+    let m = assert_json_error(503, &text, 503, "MAPI_E_BUSY");
+    assert!(
+        m.contains("request_memory") && m.contains("try again in a moment"),
+        "{m}"
+    );
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/saveObject", srv.base))
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(r.headers().get("retry-after").map(|v| v.as_bytes()), Some(&b"1"[..]));
+    srv.store_of(&s).await;
+    drop(upload);
+    let mut last = String::new();
+    for _ in 0..50 {
+        let (status, text) = post_json(&srv, "saveObject", &big).await;
+        if status != 503 {
+            assert_json_error(status, &text, 401, "MAPI_E_END_OF_SESSION");
+            srv.stop().await;
+            return;
+        }
+        last = text;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("request_memory was not given back after the upload went away: {last}");
+}
+
+/// Raises this process's open-file limit to its hard limit (the server in
+/// the test process and the test's clients share it).
+fn raise_open_files() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard).unwrap();
+    hard
+}
+
+/// Opens `n` TCP connections to `addr` that send nothing.
+async fn idle_connections(addr: &str, n: usize) -> Vec<TcpStream> {
+    let mut open = Vec::with_capacity(n);
+    while open.len() < n {
+        let batch = (n - open.len()).min(500);
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..batch {
+            let addr = addr.to_string();
+            set.spawn(async move { TcpStream::connect(addr).await });
+        }
+        for c in set.join_all().await {
+            open.push(c.expect("open an idle connection"));
+        }
+    }
+    open
+}
+
+/// With 10,000 idle TCP connections on the HTTP listener (more than its
+/// max_connections), another client still logs on and LMTP still delivers.
+async fn idle_connections_lock_nobody_out(db: Db) {
+    let hard = raise_open_files();
+    assert!(
+        hard >= 12_000,
+        "the open-file hard limit ({hard}) is too low for this test"
+    );
+    let Some(srv) = TestServer::start(db, "max_connections = 1000").await else {
+        return;
+    };
+    srv.add_user("alice", "pw").await;
+    let addr = srv.base.trim_start_matches("http://").to_string();
+    let idle = idle_connections(&addr, 10_000).await;
+
+    let s = tokio::time::timeout(Duration::from_secs(30), srv.logon("alice", "pw"))
+        .await
+        .expect("logon was locked out by idle connections");
+    let mut lmtp = common::lmtp::Client::tcp(srv.lmtp).await.unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(30),
+        lmtp.send(
+            "sender@example.net",
+            &["alice@example.test"],
+            "Subject: Grüße trotz 10.000 Verbindungen\r\n\r\nKalimera! 你好 🎉\r\n".as_bytes(),
+        ),
+    )
+    .await
+    .expect("LMTP was locked out by idle connections")
+    .unwrap();
+    assert_eq!(out.finals[0].code, 250, "{:?}", out.finals);
+    lmtp.quit().await;
+    let inbox = srv.store_of(&s).await["inbox"].clone();
+    let rows = srv
+        .ok(
+            "queryRows",
+            json!({"session": s, "folder": inbox, "columns": ["PR_SUBJECT"]}),
+        )
+        .await;
+    assert_eq!(rows["total"], 1, "{rows}");
+    drop(idle);
+    srv.stop().await;
+}
+
+/// 64 wrong logons at once: never more argon2 hashes at the same moment than
+/// password_hash_threads, each caller gets either MAPI_E_LOGON_FAILED or,
+/// once the queue is full, a retryable MAPI_E_BUSY (503, Retry-After), and
+/// the right password still works afterwards.
+async fn parallel_wrong_logons_are_bounded(db: Db) {
+    let Some(srv) = TestServer::start(db, "password_hash_threads = 2\npassword_hash_queue = 4").await else {
+        return;
+    };
+    srv.add_user("alice", "pw").await;
+    let client = reqwest::Client::new();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..64 {
+        let (client, url) = (client.clone(), format!("{}/api/v1/logon", srv.base));
+        set.spawn(async move {
+            let r = client
+                .post(url)
+                .json(&json!({"user": "alice", "password": format!("wrong {i} Ωμέγα")}))
+                .send()
+                .await
+                .unwrap();
+            let retry = r.headers().get("retry-after").is_some();
+            (r.status().as_u16(), retry, r.text().await.unwrap())
+        });
+    }
+    let (mut failed, mut busy) = (0, 0);
+    for (status, retry, text) in set.join_all().await {
+        match status {
+            401 => {
+                assert_json_error(status, &text, 401, "MAPI_E_LOGON_FAILED");
+                failed += 1;
+            }
+            _ => {
+                let m = assert_json_error(status, &text, 503, "MAPI_E_BUSY");
+                assert!(m.contains("try again in a moment"), "{m}");
+                assert!(retry, "a busy answer without Retry-After");
+                busy += 1;
+            }
+        }
+    }
+    let peak = srv.state.passwords.peak_running();
+    assert!(peak <= 2, "{peak} hashes ran at once with password_hash_threads = 2");
+    assert!(failed >= 6, "only {failed} logons were checked");
+    assert!(busy > 0, "no logon was told the server is busy");
+    srv.logon("alice", "pw").await;
+    srv.stop().await;
+}
+
+on_both_backends!(idle_connections_lock_nobody_out, parallel_wrong_logons_are_bounded);

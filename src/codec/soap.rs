@@ -9,8 +9,9 @@
 //! same MAPI codes, as JSON clients (as a SOAP Fault).
 //!
 //! Decoding is two steps, parse then act: the body is first read into a small
-//! element tree (well-formedness, namespaces, no DTDs, bounded depth), and only
-//! then converted, guided by the schema, into JSON. What this module leaves to
+//! element tree (well-formedness, namespaces, no DTDs, bounded depth and
+//! element count, see [`super::MAX_NODES`]), and only then converted, guided
+//! by the schema, into JSON. What this module leaves to
 //! others: the body size limit and HTTP status (the HTTP layer; SOAP 1.1 sends
 //! faults with 500), dispatching, and the serde step that turns the JSON into
 //! the typed request (which supplies defaults for absent fields).
@@ -49,9 +50,7 @@ pub const SOAP11_ENVELOPE: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const SOAP12_ENVELOPE: &str = "http://www.w3.org/2003/05/soap-envelope";
 /// The XML Schema instance namespace (`xsi:nil`).
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
-/// Deepest element nesting accepted. Restrictions nest, but no honest request
-/// comes near this; the limit keeps a hostile body from costing stack.
-pub const MAX_DEPTH: usize = 64;
+pub use super::{MAX_DEPTH, MAX_NODES};
 
 /// The names of the typed value elements of a property value.
 const VALUE_ELEMENTS: [&str; 7] = ["s", "i", "l", "b", "d", "t", "bin"];
@@ -115,8 +114,11 @@ fn line_col(body: &[u8], pos: u64) -> (usize, usize) {
 }
 
 /// Reads the body into a tree of [`Node`]s, checking well-formedness,
-/// refusing DTDs and entity declarations, and bounding the depth.
+/// refusing DTDs and entity declarations, and bounding the depth and the
+/// number of elements ([`MAX_NODES`]) as it goes, so the tree never grows past
+/// what the limits allow.
 fn parse_tree(body: &[u8]) -> Result<Node, ApiError> {
+    check_element_count(body)?;
     let mut reader = NsReader::from_reader(body);
     {
         let config = reader.config_mut();
@@ -130,6 +132,7 @@ fn parse_tree(body: &[u8]) -> Result<Node, ApiError> {
     };
     let mut stack: Vec<Node> = Vec::new();
     let mut root: Option<Node> = None;
+    let mut elements = 0usize;
     loop {
         let (ns, event) = match reader.read_resolved_event() {
             Ok((ns, event)) => (resolved_ns(&ns), event),
@@ -148,6 +151,10 @@ fn parse_tree(body: &[u8]) -> Result<Node, ApiError> {
                         "the request has content after its root element {}",
                         at(here)
                     )));
+                }
+                elements += 1;
+                if elements > MAX_NODES {
+                    return Err(too_many_elements());
                 }
                 if stack.len() >= MAX_DEPTH {
                     return Err(corrupt(format!(
@@ -245,6 +252,44 @@ fn parse_tree(body: &[u8]) -> Result<Node, ApiError> {
         )));
     }
     root.ok_or_else(|| corrupt("the request body is empty; expected a SOAP Envelope"))
+}
+
+/// Counts the `<` that open an element (not `</`, `<?` or `<!`, and none
+/// inside a CDATA section) in one pass over the bytes, before anything is
+/// built. Text and attribute values cannot hold a bare `<`, so this is an
+/// upper bound on the elements.
+fn check_element_count(body: &[u8]) -> Result<(), ApiError> {
+    const CDATA: &[u8] = b"<![CDATA[";
+    let (mut opens, mut i) = (0usize, 0usize);
+    while let Some(at) = body.get(i..).and_then(|rest| rest.iter().position(|&b| b == b'<')) {
+        let here = i + at;
+        let rest = &body[here..];
+        if rest.starts_with(CDATA) {
+            match rest.windows(3).position(|w| w == b"]]>") {
+                Some(end) => i = here + end + 3,
+                None => return Ok(()), // unterminated: the parser says so
+            }
+            continue;
+        }
+        if !matches!(rest.get(1), Some(b'/' | b'?' | b'!')) {
+            opens += 1;
+            if opens > MAX_NODES {
+                return Err(too_many_elements());
+            }
+        }
+        i = here + 1;
+    }
+    Ok(())
+}
+
+fn too_many_elements() -> ApiError {
+    ApiError::new(
+        MapiCode::TooBig,
+        format!(
+            "the request has more than {MAX_NODES} XML elements, the most one request may hold; \
+             split it into several requests"
+        ),
+    )
 }
 
 /// The namespace of a resolved name: `Ok(None)` for no namespace, `Err(prefix)`
@@ -1408,6 +1453,28 @@ pub(crate) mod tests {
             assert_eq!(e.code, MapiCode::Corrupt, "{body}: {e}");
             assert!(e.message.contains(needle), "{body}: {}", e.message);
         }
+    }
+
+    /// A body of millions of tiny elements is refused while it is read,
+    /// with the limit named, before a tree of that size exists.
+    #[test]
+    fn too_many_elements_are_refused() {
+        let many = "<a/>".repeat(MAX_NODES + 1);
+        let e = err(&envelope(&format!("<logon>{many}</logon>")));
+        assert_eq!(e.code, MapiCode::TooBig);
+        assert!(e.message.contains("more than 200000 XML elements"), "{}", e.message);
+        let raw = "<a/>".repeat(MAX_NODES + 1);
+        assert_eq!(err(&raw).code, MapiCode::TooBig);
+        // Tags inside CDATA are text, not elements.
+        let html = format!("<![CDATA[{}]]>", "<p>".repeat(MAX_NODES + 1));
+        let decoded = decode(&envelope(&format!("<logon><user>{html}</user></logon>")));
+        assert!(
+            decoded.as_ref().map_or_else(|e| e.code != MapiCode::TooBig, |_| true),
+            "{decoded:?}"
+        );
+        let enough = "<a/>".repeat(1000);
+        let e = err(&envelope(&format!("<logon>{enough}</logon>")));
+        assert_ne!(e.code, MapiCode::TooBig, "{}", e.message);
     }
 
     #[test]

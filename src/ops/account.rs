@@ -14,7 +14,7 @@ use crate::store::UserUpdate;
 pub(super) async fn change_password(ctx: &Ctx, req: ChangePasswordRequest) -> Result<Empty, ApiError> {
     let s = ctx.session(&req.session)?;
     let user = ctx.store().user_by_id(s.user_id).await?;
-    if !password_matches(&req.old_password, &user.password_hash).await? {
+    if !password_matches(ctx, &req.old_password, &user.password_hash).await? {
         tracing::info!(okapi_user = %s.login, okapi_remote = %ctx.peer, "password change refused: wrong current password");
         return Err(ApiError::new(
             MapiCode::LogonFailed,
@@ -22,7 +22,7 @@ pub(super) async fn change_password(ctx: &Ctx, req: ChangePasswordRequest) -> Re
         ));
     }
     let update = UserUpdate {
-        password_hash: Some(hash(&req.new_password).await?),
+        password_hash: Some(hash(ctx, &req.new_password).await?),
         ..UserUpdate::default()
     };
     ctx.store().update_user(s.user_id, &update).await?;

@@ -5,11 +5,11 @@
 //! session of a user with the admin flag.
 
 use crate::api::types::*;
-use crate::auth::hash_password;
 use crate::entryid::EntryId;
-use crate::error::{ApiError, MapiCode};
+use crate::error::ApiError;
 use crate::ops::Ctx;
 use crate::ops::access::require_admin;
+use crate::ops::logon::password_error;
 use crate::store::{NewUser, UserRow, UserUpdate};
 
 async fn user(ctx: &Ctx, login: &str) -> Result<UserRow, ApiError> {
@@ -19,15 +19,12 @@ async fn user(ctx: &Ctx, login: &str) -> Result<UserRow, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("there is no user {login:?}")))
 }
 
-pub(super) async fn hash(password: &str) -> Result<String, ApiError> {
+/// Hashes a new password on the password threads (see [`crate::auth`]).
+pub(super) async fn hash(ctx: &Ctx, password: &str) -> Result<String, ApiError> {
     if password.is_empty() {
         return Err(ApiError::invalid("the password must not be empty"));
     }
-    let p = password.to_string();
-    tokio::task::spawn_blocking(move || hash_password(&p))
-        .await
-        .map_err(|e| ApiError::new(MapiCode::CallFailed, e.to_string()))?
-        .map_err(|e| ApiError::new(MapiCode::CallFailed, format!("could not hash the password: {e}")))
+    ctx.state.passwords.hash(password).await.map_err(password_error)
 }
 
 fn check_login(login: &str) -> Result<(), ApiError> {
@@ -58,7 +55,7 @@ pub(super) async fn user_add(ctx: &Ctx, req: UserAddRequest) -> Result<Empty, Ap
             .clone()
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| req.login.clone()),
-        password_hash: hash(&req.password).await?,
+        password_hash: hash(ctx, &req.password).await?,
         address: req.address.clone(),
         aliases: req.aliases.clone(),
         is_admin: req.admin.unwrap_or(false),
@@ -114,7 +111,7 @@ pub(super) async fn user_set(ctx: &Ctx, req: UserSetRequest) -> Result<Empty, Ap
     require_admin(ctx, &req.session)?;
     let u = user(ctx, &req.login).await?;
     let password_hash = match &req.password {
-        Some(p) => Some(hash(p).await?),
+        Some(p) => Some(hash(ctx, p).await?),
         None => None,
     };
     let changed_password = password_hash.is_some();

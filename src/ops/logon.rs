@@ -1,7 +1,7 @@
 //! `logon`, `logoff` and `getStore`.
 
 use crate::api::types::*;
-use crate::auth::verify_password;
+use crate::auth::PoolError;
 use crate::entryid::{EntryId, folder_eid};
 use crate::error::{ApiError, MapiCode};
 use crate::ops::Ctx;
@@ -10,7 +10,7 @@ use crate::store::Role;
 pub(super) async fn logon(ctx: &Ctx, req: LogonRequest) -> Result<LogonResponse, ApiError> {
     let failed = || ApiError::new(MapiCode::LogonFailed, "wrong user name or password");
     let user = ctx.store().user_by_login(req.user.trim()).await?.ok_or_else(failed)?;
-    if !password_matches(&req.password, &user.password_hash).await? {
+    if !password_matches(ctx, &req.password, &user.password_hash).await? {
         tracing::info!(okapi_user = %req.user, okapi_remote = %ctx.peer, "logon failed");
         return Err(failed());
     }
@@ -24,13 +24,23 @@ pub(super) async fn logon(ctx: &Ctx, req: LogonRequest) -> Result<LogonResponse,
     })
 }
 
-/// Checks a password against its stored hash. argon2 takes tens of
-/// milliseconds of CPU, so the check runs off the async workers.
-pub(super) async fn password_matches(password: &str, hash: &str) -> Result<bool, ApiError> {
-    let (password, hash) = (password.to_string(), hash.to_string());
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::new(MapiCode::CallFailed, format!("password check failed: {e}")))
+/// Checks a password against its stored hash on the password threads
+/// (argon2 takes tens of milliseconds of CPU and 19 MiB of memory; see
+/// [`crate::auth`]). When they are all busy and their queue is full, the
+/// caller gets `MAPI_E_BUSY` at once and may try again.
+pub(super) async fn password_matches(ctx: &Ctx, password: &str, hash: &str) -> Result<bool, ApiError> {
+    ctx.state.passwords.verify(password, hash).await.map_err(password_error)
+}
+
+/// The API error for a password pool failure.
+pub(super) fn password_error(e: PoolError) -> ApiError {
+    match e {
+        PoolError::Busy => ApiError::new(
+            MapiCode::Busy,
+            "the server is checking too many passwords at once; try again in a moment",
+        ),
+        e => ApiError::new(MapiCode::CallFailed, e.to_string()),
+    }
 }
 
 pub(super) async fn logoff(ctx: &Ctx, req: SessionRequest) -> Result<Empty, ApiError> {

@@ -46,6 +46,11 @@ pub struct State {
     pub stop: tokio::sync::watch::Sender<bool>,
     /// The TLS configuration in force; replaced when SIGHUP reloads the certificate.
     pub tls: RwLock<Option<Arc<rustls::ServerConfig>>>,
+    /// The threads that hash and check passwords, sized at start (a reload
+    /// does not resize them).
+    pub passwords: crate::auth::PasswordPool,
+    /// Room for large request bodies, in KiB (`request_memory`), sized at start.
+    pub request_memory: Arc<tokio::sync::Semaphore>,
     /// When recent deliveries happened, for the status line.
     recent_deliveries: std::sync::Mutex<std::collections::VecDeque<std::time::Instant>>,
 }
@@ -53,8 +58,15 @@ pub struct State {
 impl State {
     /// New state around an open store.
     pub fn new(store: Store, config: Config) -> Arc<State> {
+        let passwords = crate::auth::PasswordPool::new(config.password_hash_threads, config.password_hash_queue);
+        let request_kib = usize::try_from(config.request_memory / 1024).unwrap_or(usize::MAX);
+        let request_memory = Arc::new(tokio::sync::Semaphore::new(
+            request_kib.min(tokio::sync::Semaphore::MAX_PERMITS),
+        ));
         Arc::new(State {
             store,
+            passwords,
+            request_memory,
             config: RwLock::new(config),
             sessions: session::Sessions::default(),
             spooler_wake: tokio::sync::Notify::new(),
