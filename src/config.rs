@@ -71,6 +71,16 @@ pub struct Config {
     pub log_level: LogLevel,
     /// Idle time after which a client session ends; never zero.
     pub session_timeout: Duration,
+    /// Time after logon at which a session ends however busy it is; never zero.
+    pub session_max_lifetime: Duration,
+    /// The period over which failed logons are counted.
+    pub logon_failure_window: Duration,
+    /// Failed logons for one account within the window before further attempts are throttled.
+    pub logon_failures_per_account: usize,
+    /// Failed logons from one client address within the window before it is throttled.
+    pub logon_failures_per_address: usize,
+    /// Longest wait a throttled account or address is made to keep.
+    pub logon_backoff_max: Duration,
     /// Largest accepted request body in bytes; never zero.
     pub max_request_size: u64,
     /// Most bytes of large request bodies held at once, over all requests.
@@ -676,6 +686,49 @@ static KEYS: &[KeyDef] = &[
         Kind::Duration,
         "How long a client session may stay idle before it ends and the client must log on \
          again.",
+    ),
+    key!(
+        session_max_lifetime,
+        LIMITS,
+        "7d",
+        Kind::Duration,
+        "How long a session may last from its logon, however busy it is kept (a notify \
+         long-poll included); then it ends and the client must log on again.",
+    ),
+    key!(
+        logon_failure_window,
+        LIMITS,
+        "1m",
+        Kind::Duration,
+        "The period over which failed logons are counted for logon_failures_per_account and \
+         logon_failures_per_address. The counts are kept in the database, so a restart does \
+         not reset them, and are shared by SOAP, JSON and the web app.",
+    ),
+    key!(
+        logon_failures_per_account,
+        LIMITS,
+        "10",
+        Kind::Integer { min: 1, max: 1_000_000 },
+        "Failed logons for one account within logon_failure_window that cost nothing more. \
+         Each further failure makes the account wait before the next attempt is checked: 1 \
+         second, then twice as long each time, up to logon_backoff_max. An attempt during the \
+         wait is answered at once with MAPI_E_LOGON_THROTTLED (HTTP 429 with Retry-After), \
+         without checking the password. A successful logon resets the count.",
+    ),
+    key!(
+        logon_failures_per_address,
+        LIMITS,
+        "50",
+        Kind::Integer { min: 1, max: 1_000_000 },
+        "Failed logons from one client address (whatever the account) within \
+         logon_failure_window before that address is throttled the same way.",
+    ),
+    key!(
+        logon_backoff_max,
+        LIMITS,
+        "15m",
+        Kind::Duration,
+        "The longest a throttled account or client address is made to wait.",
     ),
     key!(
         max_request_size,
@@ -1301,6 +1354,11 @@ impl Config {
             run_as_group: String::new(),
             log_level: LogLevel::default(),
             session_timeout: Duration::ZERO,
+            session_max_lifetime: Duration::ZERO,
+            logon_failure_window: Duration::ZERO,
+            logon_failures_per_account: 0,
+            logon_failures_per_address: 0,
+            logon_backoff_max: Duration::ZERO,
             max_request_size: 0,
             request_memory: 0,
             max_connections: 0,

@@ -175,11 +175,11 @@ async fn json_flow(db: Db) {
         .ok("getAttachment", json!({"session": s, "entryId": gamma, "attachNum": 0}))
         .await;
     assert_eq!(B64.decode(att["data"].as_str().unwrap()).unwrap(), data);
-    let streamed = reqwest::get(format!(
-        "{}/api/v1/attachment?session={s}&entryId={gamma}&attachNum=0",
-        srv.base
-    ))
-    .await
+    let streamed = reqwest::Client::new()
+        .get(format!("{}/api/v1/attachment?entryId={gamma}&attachNum=0", srv.base))
+        .header("X-Okapi-Session", s.as_str())
+        .send()
+        .await
     .unwrap()
     .bytes()
     .await

@@ -474,12 +474,11 @@ async fn forged_session() {
         "MAPI_E_END_OF_SESSION",
     )
     .await;
-    let r = reqwest::get(format!(
-        "{}/api/v1/attachment?session={forged}&entryId={}&attachNum=0",
-        srv.base,
-        message_eid(1)
-    ))
-    .await
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/v1/attachment?entryId={}&attachNum=0", srv.base, message_eid(1)))
+        .header("X-Okapi-Session", forged)
+        .send()
+        .await
     .unwrap();
     let status = r.status().as_u16();
     assert_json_error(status, &r.text().await.unwrap(), 401, "MAPI_E_END_OF_SESSION");

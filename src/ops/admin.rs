@@ -8,7 +8,7 @@ use crate::api::types::*;
 use crate::entryid::EntryId;
 use crate::error::ApiError;
 use crate::ops::Ctx;
-use crate::ops::access::require_admin;
+use crate::ops::access::{own_or_admin, require_admin};
 use crate::ops::logon::password_error;
 use crate::store::{NewUser, UserRow, UserUpdate};
 
@@ -234,15 +234,8 @@ pub(crate) async fn quota_info(ctx: &Ctx, u: &UserRow) -> Result<QuotaInfo, ApiE
 }
 
 pub(super) async fn quota_show(ctx: &Ctx, req: NameRequest) -> Result<QuotaInfo, ApiError> {
-    let u = user(ctx, &req.name).await?;
     // Users may see their own quota; everything else is for administrators.
-    let own = match &req.session {
-        Some(id) => ctx.session(id)?.user_id == u.id,
-        None => false,
-    };
-    if !own {
-        require_admin(ctx, &req.session)?;
-    }
+    let u = own_or_admin(ctx, &req.session, &req.name).await?;
     quota_info(ctx, &u).await
 }
 

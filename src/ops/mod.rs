@@ -19,6 +19,7 @@ pub mod notify;
 pub mod session;
 mod sync;
 mod table;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -136,6 +137,15 @@ impl State {
     pub fn session_timeout(&self) -> Duration {
         self.config().session_timeout
     }
+
+    /// How long sessions may live, idle and in all, now.
+    pub fn session_lifetimes(&self) -> session::Lifetimes {
+        let c = self.config();
+        session::Lifetimes {
+            idle: c.session_timeout,
+            absolute: c.session_max_lifetime,
+        }
+    }
 }
 
 /// Where a request came from.
@@ -151,6 +161,16 @@ pub enum Peer {
         /// True for root and the server's user.
         trusted: bool,
     },
+}
+
+impl Peer {
+    /// The client's IP address, when it is known.
+    pub fn client_ip(&self) -> Option<std::net::IpAddr> {
+        match self {
+            Peer::Network(a) => Some(a.ip()),
+            Peer::Local { .. } => None,
+        }
+    }
 }
 
 impl std::fmt::Display for Peer {
@@ -174,7 +194,7 @@ pub struct Ctx {
 impl Ctx {
     /// The session behind an id.
     pub fn session(&self, id: &str) -> Result<Arc<session::Session>, ApiError> {
-        self.state.sessions.get(id, self.state.session_timeout())
+        self.state.sessions.get(id, self.state.session_lifetimes())
     }
 
     /// The store.
