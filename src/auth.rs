@@ -300,7 +300,10 @@ mod tests {
     /// The stand-in for unknown users costs what okapi's own hashes cost.
     #[test]
     fn the_unknown_user_hash_has_the_parameters_of_real_ones() {
-        let real = PasswordHash::new(&hash_password("x").unwrap()).unwrap().params.to_string();
+        let real = PasswordHash::new(&hash_password("x").unwrap())
+            .unwrap()
+            .params
+            .to_string();
         let dummy = PasswordHash::new(UNKNOWN_USER_HASH).unwrap();
         assert_eq!(dummy.params.to_string(), real);
         assert_eq!(dummy.hash.unwrap().len(), Params::DEFAULT_OUTPUT_LEN);

@@ -45,6 +45,8 @@ pub struct Config {
     pub server_listen_tls: Vec<String>,
     /// Unix socket for okapi-admin and Apache (HTTP, trusted by peer credentials).
     pub local_socket: PathBuf,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
     /// LMTP listeners for the MTA as `host:port`; may be empty.
     pub lmtp_listen: Vec<String>,
     /// Unix socket speaking LMTP, for okapi-dagent and a local MTA.
@@ -340,6 +342,8 @@ enum Kind {
     OptStr,
     /// `host:port` entries separated by commas and/or whitespace; may be empty.
     HostPortList,
+    /// IP addresses separated by commas and/or whitespace; may be empty.
+    AddressList,
     /// yes/no.
     #[allow(dead_code, reason = "no key is boolean yet; the kind is ready for the first one")]
     Bool,
@@ -572,6 +576,17 @@ static KEYS: &[KeyDef] = &[
         Kind::Path,
         "Unix socket speaking HTTP for okapi-admin and Apache's mod_proxy. Clients on it are \
          trusted by their peer credentials: root and the okapi user may administer the server.",
+    ),
+    key!(
+        trusted_proxies,
+        LISTENERS,
+        "",
+        Kind::AddressList,
+        "IP addresses of reverse proxies whose X-Forwarded-For header okapi believes, separated \
+         by commas or spaces. Requests on local_socket (Apache's mod_proxy) are always believed. \
+         For such a request the client is the last address in the header that is not itself a \
+         trusted proxy: that address is what logon throttling counts and what every log line \
+         shows as OKAPI_REMOTE. From anyone else the header is ignored.",
     ),
     key!(
         lmtp_listen,
@@ -974,6 +989,13 @@ impl Kind {
                 }
                 Ok(Value::List(items))
             }
+            Kind::AddressList => {
+                let items: Vec<String> = split_list(text).map(str::to_string).collect();
+                if let Some(bad) = items.iter().find(|i| i.parse::<std::net::IpAddr>().is_err()) {
+                    return Err(format!("\"{bad}\" is not an IP address like 127.0.0.1 or ::1"));
+                }
+                Ok(Value::List(items))
+            }
             Kind::Bool => parse_bool(text).map(Value::Bool),
             Kind::Size { nonzero } => {
                 let n = parse_size(text)?;
@@ -1020,6 +1042,7 @@ impl Kind {
             Kind::OptPath => "path, or empty for none".into(),
             Kind::OptStr => "text, or empty for none".into(),
             Kind::HostPortList => "list of host:port, separated by commas or spaces".into(),
+            Kind::AddressList => "list of IP addresses, separated by commas or spaces".into(),
             Kind::Bool => "yes or no".into(),
             Kind::Size { .. } => "size in bytes, or with a K, M, G or T suffix (powers of 1024)".into(),
             Kind::Duration => "duration in seconds, or with an s, m, h or d suffix".into(),
@@ -1341,6 +1364,7 @@ impl Config {
             server_listen: Vec::new(),
             server_listen_tls: Vec::new(),
             local_socket: PathBuf::new(),
+            trusted_proxies: Vec::new(),
             lmtp_listen: Vec::new(),
             lmtp_socket: PathBuf::new(),
             database_url: String::new(),

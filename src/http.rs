@@ -342,6 +342,10 @@ pub async fn handle_guarded(
 ) -> Result<Response<ResponseBody>, Infallible> {
     // The path only: a query string may carry a session id, which no log may hold.
     let operation = format!("{} {}", req.method(), req.uri().path());
+    let conn = ConnInfo {
+        peer: crate::forwarded::client_peer(&conn.peer, req.headers(), &state.config().trusted_proxies),
+        ..conn
+    };
     let soap = matches!(req.uri().path(), "/okapi" | "/okapi/");
     let peer = conn.peer.clone();
     match crate::panics::guard(handle(state.clone(), conn, req)).await {

@@ -180,10 +180,10 @@ async fn json_flow(db: Db) {
         .header("X-Okapi-Session", s.as_str())
         .send()
         .await
-    .unwrap()
-    .bytes()
-    .await
-    .unwrap();
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(streamed.to_vec(), data);
 
     // Sync state before the changes below.

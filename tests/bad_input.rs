@@ -475,11 +475,15 @@ async fn forged_session() {
     )
     .await;
     let r = reqwest::Client::new()
-        .get(format!("{}/api/v1/attachment?entryId={}&attachNum=0", srv.base, message_eid(1)))
+        .get(format!(
+            "{}/api/v1/attachment?entryId={}&attachNum=0",
+            srv.base,
+            message_eid(1)
+        ))
         .header("X-Okapi-Session", forged)
         .send()
         .await
-    .unwrap();
+        .unwrap();
     let status = r.status().as_u16();
     assert_json_error(status, &r.text().await.unwrap(), 401, "MAPI_E_END_OF_SESSION");
     // Logging off ends a session for good.

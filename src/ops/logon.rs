@@ -53,8 +53,9 @@ pub(super) fn password_error(e: PoolError) -> ApiError {
 }
 
 pub(super) async fn logoff(ctx: &Ctx, req: SessionRequest) -> Result<Empty, ApiError> {
-    ctx.session(&req.session)?;
+    let s = ctx.session(&req.session)?;
     ctx.state.sessions.close(&req.session);
+    tracing::info!(okapi_user = %s.login, okapi_session = %s.log_id(), okapi_remote = %ctx.peer, "logoff");
     Ok(Empty {})
 }
 

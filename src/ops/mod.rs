@@ -161,13 +161,22 @@ pub enum Peer {
         /// True for root and the server's user.
         trusted: bool,
     },
+    /// A client that a trusted reverse proxy forwarded (see
+    /// [`crate::forwarded`]); never trusted for administration.
+    Proxied {
+        /// The client's address, from `X-Forwarded-For`.
+        client: std::net::IpAddr,
+        /// The proxy's own connection.
+        via: Box<Peer>,
+    },
 }
 
 impl Peer {
     /// The client's IP address, when it is known.
     pub fn client_ip(&self) -> Option<std::net::IpAddr> {
         match self {
-            Peer::Network(a) => Some(a.ip()),
+            Peer::Network(a) => Some(crate::forwarded::canonical(a.ip())),
+            Peer::Proxied { client, .. } => Some(*client),
             Peer::Local { .. } => None,
         }
     }
@@ -179,6 +188,7 @@ impl std::fmt::Display for Peer {
             Peer::Network(a) => write!(f, "{a}"),
             Peer::Local { uid: Some(u), .. } => write!(f, "local uid {u}"),
             Peer::Local { uid: None, .. } => write!(f, "local"),
+            Peer::Proxied { client, via } => write!(f, "{client} via {via}"),
         }
     }
 }

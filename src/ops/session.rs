@@ -242,6 +242,16 @@ mod tests {
         let other = sessions.open(2, "محمد", false, Vec::new());
         std::thread::sleep(Duration::from_millis(250));
         assert_eq!(sessions.expire(short), 0);
-        assert!(sessions.get(&other.id, Lifetimes { idle: LONG, absolute: LONG }).is_err());
+        assert!(
+            sessions
+                .get(
+                    &other.id,
+                    Lifetimes {
+                        idle: LONG,
+                        absolute: LONG
+                    }
+                )
+                .is_err()
+        );
     }
 }

@@ -18,6 +18,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, MapiCode};
+use crate::forwarded::canonical;
 use crate::ops::Ctx;
 use crate::props::now_micros;
 
@@ -45,14 +46,6 @@ impl Subjects {
         std::iter::once(self.account.as_str())
             .chain(self.address.as_deref())
             .collect()
-    }
-}
-
-/// An IPv4 client seen through an IPv6 socket counts as its IPv4 address.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
     }
 }
 
@@ -85,7 +78,9 @@ pub(super) async fn failed(ctx: &Ctx, subjects: &Subjects) -> Result<(), ApiErro
     let account_free = i64::try_from(c.logon_failures_per_account).unwrap_or(i64::MAX);
     let store = ctx.store();
     let run = store
-        .record_logon_failure(&subjects.account, now, window, |n| block_until(now, n, account_free, cap))
+        .record_logon_failure(&subjects.account, now, window, |n| {
+            block_until(now, n, account_free, cap)
+        })
         .await?;
     if run.blocked_until > now {
         tracing::warn!(failures = run.failures, okapi_remote = %ctx.peer, "logons for an account are throttled");
@@ -150,7 +145,10 @@ mod tests {
         for name in ["Dvořák", "Αλέξανδρος", "王小明", "محمد", "🦊".repeat(500).as_str()] {
             let s = Subjects::new(name, Some("::ffff:192.0.2.7".parse().unwrap()));
             assert_eq!(s.account.len(), "account:".len() + 32, "{name}");
-            assert_eq!(s.address, Subjects::new("x", Some("192.0.2.7".parse().unwrap())).address);
+            assert_eq!(
+                s.address,
+                Subjects::new("x", Some("192.0.2.7".parse().unwrap())).address
+            );
         }
     }
 }

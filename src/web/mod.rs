@@ -58,7 +58,7 @@ pub fn get_route_session(headers: &HeaderMap, query: &str) -> Result<String, Api
     if crate::http::query_param(query, "session").is_some() {
         return Err(ApiError::invalid(format!(
             "a session id in the URL would be written to access logs, so session= is refused; \
-             send it in the {SESSION_HEADER} header (or log on through the web app, which sets a cookie)"
+             send it in the X-Okapi-Session header (or log on through the web app, which sets a cookie)"
         )));
     }
     headers
@@ -70,7 +70,7 @@ pub fn get_route_session(headers: &HeaderMap, query: &str) -> Result<String, Api
         .ok_or_else(|| {
             ApiError::new(
                 MapiCode::EndOfSession,
-                format!("not logged on; send the session id in the {SESSION_HEADER} header"),
+                "not logged on; send the session id in the X-Okapi-Session header",
             )
         })
 }
@@ -128,7 +128,7 @@ fn browser_uses_tls(conn: &ConnInfo, headers: &HeaderMap) -> bool {
         return true;
     }
     let local_proxy = match &conn.peer {
-        Peer::Local { .. } => true,
+        Peer::Local { .. } | Peer::Proxied { .. } => true,
         Peer::Network(a) => a.ip().is_loopback(),
     };
     local_proxy
