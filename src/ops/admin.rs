@@ -74,6 +74,18 @@ pub(super) async fn user_del(ctx: &Ctx, req: NameRequest) -> Result<Empty, ApiEr
     Ok(Empty {})
 }
 
+/// Ends every session of a user at once (a stolen device, a suspected
+/// break-in); parked `notify` polls answer at their next wake.
+pub(super) async fn user_logoff(ctx: &Ctx, req: NameRequest) -> Result<UserLogoffResponse, ApiError> {
+    require_admin(ctx, &req.session)?;
+    let u = user(ctx, &req.name).await?;
+    let ended = ctx.state.sessions.close_user(u.id);
+    tracing::info!(okapi_user = %u.login, sessions = ended, okapi_remote = %ctx.peer, "user logged off by an administrator");
+    Ok(UserLogoffResponse {
+        sessions: i64::try_from(ended).unwrap_or(i64::MAX),
+    })
+}
+
 async fn user_info(ctx: &Ctx, u: UserRow) -> Result<UserInfo, ApiError> {
     let store = ctx.store().store_of_user(u.id).await?;
     Ok(UserInfo {

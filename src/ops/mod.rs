@@ -281,6 +281,7 @@ pub static OPERATIONS: &[Operation] = &[
     op!("userList", "Administration: lists users.", AdminRequest => UserListResponse, admin::user_list),
     op!("userShow", "Administration: shows one user.", NameRequest => UserShowResponse, admin::user_show),
     op!("userSet", "Administration: changes a user.", UserSetRequest => Empty, admin::user_set),
+    op!("userLogoff", "Administration: ends every session of a user.", NameRequest => UserLogoffResponse, admin::user_logoff),
     op!("groupAdd", "Administration: creates a group.", NameRequest => Empty, admin::group_add),
     op!("groupDel", "Administration: deletes a group.", NameRequest => Empty, admin::group_del),
     op!("groupList", "Administration: lists groups and members.", AdminRequest => GroupListResponse, admin::group_list),
