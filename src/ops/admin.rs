@@ -75,7 +75,7 @@ pub(super) async fn user_del(ctx: &Ctx, req: NameRequest) -> Result<Empty, ApiEr
 }
 
 /// Ends every session of a user at once (a stolen device, a suspected
-/// break-in); parked `notify` polls answer at their next wake.
+/// break-in); a `notify` poll already parked gets no further events.
 pub(super) async fn user_logoff(ctx: &Ctx, req: NameRequest) -> Result<UserLogoffResponse, ApiError> {
     require_admin(ctx, &req.session)?;
     let u = user(ctx, &req.name).await?;

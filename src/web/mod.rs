@@ -56,10 +56,10 @@ pub const SESSION_HEADER: &str = "x-okapi-session";
 /// proxies' and Apache's access logs, and the id with it.
 pub fn get_route_session(headers: &HeaderMap, query: &str) -> Result<String, ApiError> {
     if crate::http::query_param(query, "session").is_some() {
-        return Err(ApiError::invalid(format!(
+        return Err(ApiError::invalid(
             "a session id in the URL would be written to access logs, so session= is refused; \
-             send it in the X-Okapi-Session header (or log on through the web app, which sets a cookie)"
-        )));
+             send it in the X-Okapi-Session header (or log on through the web app, which sets a cookie)",
+        ));
     }
     headers
         .get(SESSION_HEADER)
