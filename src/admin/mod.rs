@@ -1770,7 +1770,7 @@ mod tests {
         assert!(error("frob").starts_with("unknown command \"frob\"; the commands are user, group, quota, store"));
         assert!(error("usr list").contains("did you mean user?"));
         assert!(error("user lsit").contains("did you mean \"user list\"?"));
-        assert!(error("user").contains("user needs a subcommand: add, del, list, show, set"));
+        assert!(error("user").contains("user needs a subcommand: add, del, list, show, logoff, set"));
         assert!(error("").contains("no command given"));
     }
 
