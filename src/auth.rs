@@ -29,6 +29,13 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 /// from okapi, and would let one row of the user table take the server's memory.
 const MAX_MEMORY_KIB: usize = 256 * 1024;
 
+/// What a logon checks the password against when the user does not exist:
+/// a hash with okapi's own parameters (of a password nobody knows), so that an
+/// unknown name costs the same argon2 work as a known one and its time does
+/// not tell which names exist.
+pub const UNKNOWN_USER_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$b2thcGkgdW5rbm93biB1c2Vy$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
 /// Hashes a password into a PHC string (argon2id, default parameters).
 pub fn hash_password(password: &str) -> Result<String, String> {
     hash_with(&mut Vec::new(), password)
@@ -288,6 +295,19 @@ mod tests {
                 .verify_password("Ελληνικά".as_bytes(), &parsed)
                 .is_ok()
         );
+    }
+
+    /// The stand-in for unknown users costs what okapi's own hashes cost.
+    #[test]
+    fn the_unknown_user_hash_has_the_parameters_of_real_ones() {
+        let real = PasswordHash::new(&hash_password("x").unwrap())
+            .unwrap()
+            .params
+            .to_string();
+        let dummy = PasswordHash::new(UNKNOWN_USER_HASH).unwrap();
+        assert_eq!(dummy.params.to_string(), real);
+        assert_eq!(dummy.hash.unwrap().len(), Params::DEFAULT_OUTPUT_LEN);
+        assert!(!verify_password("", UNKNOWN_USER_HASH));
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub struct Config {
     pub server_listen_tls: Vec<String>,
     /// Unix socket for okapi-admin and Apache (HTTP, trusted by peer credentials).
     pub local_socket: PathBuf,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
     /// LMTP listeners for the MTA as `host:port`; may be empty.
     pub lmtp_listen: Vec<String>,
     /// Unix socket speaking LMTP, for okapi-dagent and a local MTA.
@@ -71,6 +73,16 @@ pub struct Config {
     pub log_level: LogLevel,
     /// Idle time after which a client session ends; never zero.
     pub session_timeout: Duration,
+    /// Time after logon at which a session ends however busy it is; never zero.
+    pub session_max_lifetime: Duration,
+    /// The period over which failed logons are counted.
+    pub logon_failure_window: Duration,
+    /// Failed logons for one account within the window before further attempts are throttled.
+    pub logon_failures_per_account: usize,
+    /// Failed logons from one client address within the window before it is throttled.
+    pub logon_failures_per_address: usize,
+    /// Longest wait a throttled account or address is made to keep.
+    pub logon_backoff_max: Duration,
     /// Largest accepted request body in bytes; never zero.
     pub max_request_size: u64,
     /// Most bytes of large request bodies held at once, over all requests.
@@ -330,6 +342,8 @@ enum Kind {
     OptStr,
     /// `host:port` entries separated by commas and/or whitespace; may be empty.
     HostPortList,
+    /// IP addresses separated by commas and/or whitespace; may be empty.
+    AddressList,
     /// yes/no.
     #[allow(dead_code, reason = "no key is boolean yet; the kind is ready for the first one")]
     Bool,
@@ -564,6 +578,17 @@ static KEYS: &[KeyDef] = &[
          trusted by their peer credentials: root and the okapi user may administer the server.",
     ),
     key!(
+        trusted_proxies,
+        LISTENERS,
+        "",
+        Kind::AddressList,
+        "IP addresses of reverse proxies whose X-Forwarded-For header okapi believes, separated \
+         by commas or spaces. Requests on local_socket (Apache's mod_proxy) are always believed. \
+         For such a request the client is the last address in the header that is not itself a \
+         trusted proxy: that address is what logon throttling counts and what every log line \
+         shows as OKAPI_REMOTE. From anyone else the header is ignored.",
+    ),
+    key!(
         lmtp_listen,
         LISTENERS,
         "127.0.0.1:2003",
@@ -676,6 +701,49 @@ static KEYS: &[KeyDef] = &[
         Kind::Duration,
         "How long a client session may stay idle before it ends and the client must log on \
          again.",
+    ),
+    key!(
+        session_max_lifetime,
+        LIMITS,
+        "7d",
+        Kind::Duration,
+        "How long a session may last from its logon, however busy it is kept (a notify \
+         long-poll included); then it ends and the client must log on again.",
+    ),
+    key!(
+        logon_failure_window,
+        LIMITS,
+        "1m",
+        Kind::Duration,
+        "The period over which failed logons are counted for logon_failures_per_account and \
+         logon_failures_per_address. The counts are kept in the database, so a restart does \
+         not reset them, and are shared by SOAP, JSON and the web app.",
+    ),
+    key!(
+        logon_failures_per_account,
+        LIMITS,
+        "10",
+        Kind::Integer { min: 1, max: 1_000_000 },
+        "Failed logons for one account within logon_failure_window that cost nothing more. \
+         Each further failure makes the account wait before the next attempt is checked: 1 \
+         second, then twice as long each time, up to logon_backoff_max. An attempt during the \
+         wait is answered at once with MAPI_E_LOGON_THROTTLED (HTTP 429 with Retry-After), \
+         without checking the password. A successful logon resets the count.",
+    ),
+    key!(
+        logon_failures_per_address,
+        LIMITS,
+        "50",
+        Kind::Integer { min: 1, max: 1_000_000 },
+        "Failed logons from one client address (whatever the account) within \
+         logon_failure_window before that address is throttled the same way.",
+    ),
+    key!(
+        logon_backoff_max,
+        LIMITS,
+        "15m",
+        Kind::Duration,
+        "The longest a throttled account or client address is made to wait.",
     ),
     key!(
         max_request_size,
@@ -921,6 +989,13 @@ impl Kind {
                 }
                 Ok(Value::List(items))
             }
+            Kind::AddressList => {
+                let items: Vec<String> = split_list(text).map(str::to_string).collect();
+                if let Some(bad) = items.iter().find(|i| i.parse::<std::net::IpAddr>().is_err()) {
+                    return Err(format!("\"{bad}\" is not an IP address like 127.0.0.1 or ::1"));
+                }
+                Ok(Value::List(items))
+            }
             Kind::Bool => parse_bool(text).map(Value::Bool),
             Kind::Size { nonzero } => {
                 let n = parse_size(text)?;
@@ -967,6 +1042,7 @@ impl Kind {
             Kind::OptPath => "path, or empty for none".into(),
             Kind::OptStr => "text, or empty for none".into(),
             Kind::HostPortList => "list of host:port, separated by commas or spaces".into(),
+            Kind::AddressList => "list of IP addresses, separated by commas or spaces".into(),
             Kind::Bool => "yes or no".into(),
             Kind::Size { .. } => "size in bytes, or with a K, M, G or T suffix (powers of 1024)".into(),
             Kind::Duration => "duration in seconds, or with an s, m, h or d suffix".into(),
@@ -1288,6 +1364,7 @@ impl Config {
             server_listen: Vec::new(),
             server_listen_tls: Vec::new(),
             local_socket: PathBuf::new(),
+            trusted_proxies: Vec::new(),
             lmtp_listen: Vec::new(),
             lmtp_socket: PathBuf::new(),
             database_url: String::new(),
@@ -1301,6 +1378,11 @@ impl Config {
             run_as_group: String::new(),
             log_level: LogLevel::default(),
             session_timeout: Duration::ZERO,
+            session_max_lifetime: Duration::ZERO,
+            logon_failure_window: Duration::ZERO,
+            logon_failures_per_account: 0,
+            logon_failures_per_address: 0,
+            logon_backoff_max: Duration::ZERO,
             max_request_size: 0,
             request_memory: 0,
             max_connections: 0,

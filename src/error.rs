@@ -50,6 +50,10 @@ pub enum MapiCode {
     /// 0x8004010B: the server is too busy for this now; the same request may
     /// succeed in a moment (HTTP 503 with Retry-After).
     Busy,
+    /// 0x800401F0 (okapi's own): too many failed logons for this account or
+    /// from this address; the password was not checked, and a logon may be
+    /// tried again after the wait the error names (HTTP 429 with Retry-After).
+    LogonThrottled,
 }
 
 impl MapiCode {
@@ -75,6 +79,7 @@ impl MapiCode {
             MapiCode::SyncStateInvalid => 0x8004_0604,
             MapiCode::NoAccess => 0x8007_0005,
             MapiCode::InvalidParameter => 0x8007_0057,
+            MapiCode::LogonThrottled => 0x8004_01F0,
         }
     }
 
@@ -100,6 +105,7 @@ impl MapiCode {
             MapiCode::SyncStateInvalid => "SYNC_E_INVALID_SYNC_STATE",
             MapiCode::NoAccess => "MAPI_E_NO_ACCESS",
             MapiCode::InvalidParameter => "MAPI_E_INVALID_PARAMETER",
+            MapiCode::LogonThrottled => "MAPI_E_LOGON_THROTTLED",
         }
     }
 
@@ -112,6 +118,7 @@ impl MapiCode {
             MapiCode::NotFound | MapiCode::UnknownOperation => 404,
             MapiCode::Collision | MapiCode::SyncStateInvalid => 409,
             MapiCode::TooBig => 413,
+            MapiCode::LogonThrottled => 429,
             MapiCode::QuotaExceeded => 507,
             MapiCode::NetworkError | MapiCode::Busy => 503,
             MapiCode::Timeout => 504,
@@ -129,6 +136,8 @@ pub struct ApiError {
     pub code: MapiCode,
     /// What went wrong and, where possible, what to do about it.
     pub message: String,
+    /// Seconds after which the same request may succeed (HTTP Retry-After).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -137,7 +146,13 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            retry_after_secs: None,
         }
+    }
+    /// The same error, saying when the request may be sent again.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
     }
     /// `MAPI_E_NOT_FOUND`.
     pub fn not_found(message: impl Into<String>) -> Self {

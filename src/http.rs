@@ -6,8 +6,9 @@
 //! Routes:
 //! - `POST /okapi`: SOAP 1.1; `GET /okapi?wsdl`: the WSDL
 //! - `POST /api/v1/<operation>`: JSON
-//! - `GET /api/v1/attachment?session=…&entryId=…&attachNum=…`: an attachment's
-//!   bytes, streamed
+//! - `GET /api/v1/attachment?entryId=…&attachNum=…` with the session in the
+//!   `X-Okapi-Session` header (or the web app's cookie): an attachment's
+//!   bytes, streamed; `session=` in the URL is refused
 //! - `/webapp/…` and `/api/web/…`: the web app and its cookie sessions (see [`crate::web`])
 //! - `GET /health`: 200 when the database answers, 503 otherwise
 
@@ -104,10 +105,13 @@ fn soap_fault(err: &ApiError) -> Response<ResponseBody> {
 
 /// Tells HTTP clients and proxies when a "busy" answer is worth retrying.
 fn retry_after(err: &ApiError, mut r: Response<ResponseBody>) -> Response<ResponseBody> {
-    if err.code == MapiCode::Busy {
-        r.headers_mut()
-            .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
-    }
+    let secs = match (err.retry_after_secs, err.code) {
+        (Some(secs), _) => secs,
+        (None, MapiCode::Busy) => 1,
+        (None, _) => return r,
+    };
+    r.headers_mut()
+        .insert(hyper::header::RETRY_AFTER, HeaderValue::from(secs));
     r
 }
 
@@ -338,6 +342,10 @@ pub async fn handle_guarded(
 ) -> Result<Response<ResponseBody>, Infallible> {
     // The path only: a query string may carry a session id, which no log may hold.
     let operation = format!("{} {}", req.method(), req.uri().path());
+    let conn = ConnInfo {
+        peer: crate::forwarded::client_peer(&conn.peer, req.headers(), &state.config().trusted_proxies),
+        ..conn
+    };
     let soap = matches!(req.uri().path(), "/okapi" | "/okapi/");
     let peer = conn.peer.clone();
     match crate::panics::guard(handle(state.clone(), conn, req)).await {
@@ -406,7 +414,7 @@ fn percent_decode(s: &str) -> String {
 async fn download(ctx: &Ctx, headers: &hyper::HeaderMap, query: &str) -> Result<Response<ResponseBody>, ApiError> {
     let need = |k: &str| query_param(query, k).ok_or_else(|| ApiError::invalid(format!("the query needs {k}=")));
     // Reading needs no CSRF token: SameSite=Strict keeps the cookie off other sites' requests.
-    let session = need("session").or_else(|e| web::cookie_session(headers).ok_or(e))?;
+    let session = web::get_route_session(headers, query)?;
     let inline = query_param(query, "inline").as_deref() == Some("1");
     let entry_id = need("entryId")?;
     let num: i32 = need("attachNum")?

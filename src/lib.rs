@@ -12,6 +12,7 @@
 //! - [`codec`]: SOAP (with the WSDL) and JSON around the operation table.
 //! - [`delivery`]: LMTP and the pipe MDA: mail from the MTA into mailboxes.
 //! - [`http`]: the HTTP front: routing, limits, the local-socket trust.
+//! - [`forwarded`]: the client's address behind a trusted reverse proxy.
 //! - [`web`]: the browser's side: cookie sessions with CSRF tokens, safe mail bodies, the web app's files.
 //! - [`reload`]: re-reading the configuration at SIGHUP.
 //! - [`server`]: listeners and the accept loop, started and drained by `run`.
@@ -29,6 +30,7 @@ pub mod entryid;
 pub mod error;
 #[doc(hidden)]
 pub mod fault;
+pub mod forwarded;
 pub mod http;
 pub mod linux;
 pub mod ops;

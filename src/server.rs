@@ -343,14 +343,14 @@ pub async fn run(
     }
 }
 
-/// Periodic chores: expiring idle sessions, refreshing the STATUS= line.
+/// Periodic chores: expiring idle and too old sessions, refreshing the STATUS= line.
 async fn housekeeping(state: Arc<State>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
             _ = stopped(&mut stop) => return,
         }
-        let left = state.sessions.expire(state.session_timeout());
+        let left = state.sessions.expire(state.session_lifetimes());
         tracing::debug!(sessions = left, "expired idle sessions");
         crate::linux::notify::status(&crate::linux::notify::status_line(&state).await);
     }

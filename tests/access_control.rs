@@ -195,12 +195,15 @@ impl World {
 
     /// GET of the streaming attachment URL as bob; returns (status, body).
     async fn bob_download(&self, entry_id: &str) -> (u16, Vec<u8>) {
-        let r = reqwest::get(format!(
-            "{}/api/v1/attachment?session={}&entryId={entry_id}&attachNum=0",
-            self.srv.base, self.bob
-        ))
-        .await
-        .expect("download");
+        let r = reqwest::Client::new()
+            .get(format!(
+                "{}/api/v1/attachment?entryId={entry_id}&attachNum=0",
+                self.srv.base
+            ))
+            .header("X-Okapi-Session", &self.bob)
+            .send()
+            .await
+            .expect("download");
         (r.status().as_u16(), r.bytes().await.expect("body").to_vec())
     }
 

@@ -99,18 +99,32 @@ impl Server {
 
     /// True when `user` can log on with `password` over HTTP.
     fn logon_works(&self, user: &str, password: &str) -> bool {
-        let body = serde_json::json!({ "user": user, "password": password }).to_string();
+        let answer = self.post("logon", &serde_json::json!({ "user": user, "password": password }));
+        answer.starts_with("HTTP/1.1 200") && answer.contains("\"session\"")
+    }
+
+    /// POSTs a JSON operation over HTTP; returns the whole answer, status line first.
+    fn post(&self, op: &str, body: &serde_json::Value) -> String {
+        let body = body.to_string();
         let mut stream = std::net::TcpStream::connect(self.http_address()).expect("HTTP listener");
         write!(
             stream,
-            "POST /api/v1/logon HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+            "POST /api/v1/{op} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         )
         .expect("request sent");
         let mut answer = String::new();
         stream.read_to_string(&mut answer).expect("answer read");
-        answer.starts_with("HTTP/1.1 200") && answer.contains("\"session\"")
+        answer
+    }
+
+    /// Logs on over HTTP; returns the session id.
+    fn session_of(&self, user: &str, password: &str) -> String {
+        let answer = self.post("logon", &serde_json::json!({ "user": user, "password": password }));
+        let body = answer.split("\r\n\r\n").nth(1).expect("a body");
+        let v: serde_json::Value = serde_json::from_str(body).expect("JSON");
+        v["session"].as_str().expect("a session").to_string()
     }
 }
 
@@ -291,6 +305,36 @@ fn users_from_add_to_del() {
     assert!(out.contains("deleted user bob"), "{out}");
     assert!(!server.admin(&["user", "list"]).ok().contains("bob"));
     server.admin(&["user", "show", "bob"]).fails(1);
+}
+
+/// `user logoff` ends every session of the user at once; the user can log on
+/// again, and an unknown user is refused.
+#[test]
+fn user_logoff_ends_every_session() {
+    let server = Server::start();
+    server
+        .admin_with_stdin(&["user", "add", "zoe", "--address", "zoe@example.org"], "Grüße-1\n")
+        .ok();
+    let sessions = [server.session_of("zoe", "Grüße-1"), server.session_of("zoe", "Grüße-1")];
+    for s in &sessions {
+        assert!(
+            server
+                .post("getStore", &serde_json::json!({ "session": s }))
+                .starts_with("HTTP/1.1 200")
+        );
+    }
+    let out = server.admin(&["user", "logoff", "zoe"]).ok();
+    assert!(out.contains("ended 2 sessions of zoe"), "{out}");
+    for s in &sessions {
+        let answer = server.post("getStore", &serde_json::json!({ "session": s }));
+        assert!(answer.contains("MAPI_E_END_OF_SESSION"), "{answer}");
+    }
+    assert!(server.logon_works("zoe", "Grüße-1"));
+    let json = server.admin(&["--json", "user", "logoff", "zoe"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&json).expect("--json prints JSON");
+    assert_eq!(v["sessions"], 1);
+    let err = server.admin(&["user", "logoff", "nobody"]).fails(1);
+    assert!(err.trim_end().ends_with("(MAPI_E_NOT_FOUND)"), "{err}");
 }
 
 /// Groups: add, adduser, list, deluser, del; unknown names are refused by the server.

@@ -175,15 +175,15 @@ async fn json_flow(db: Db) {
         .ok("getAttachment", json!({"session": s, "entryId": gamma, "attachNum": 0}))
         .await;
     assert_eq!(B64.decode(att["data"].as_str().unwrap()).unwrap(), data);
-    let streamed = reqwest::get(format!(
-        "{}/api/v1/attachment?session={s}&entryId={gamma}&attachNum=0",
-        srv.base
-    ))
-    .await
-    .unwrap()
-    .bytes()
-    .await
-    .unwrap();
+    let streamed = reqwest::Client::new()
+        .get(format!("{}/api/v1/attachment?entryId={gamma}&attachNum=0", srv.base))
+        .header("X-Okapi-Session", s.as_str())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(streamed.to_vec(), data);
 
     // Sync state before the changes below.

@@ -474,13 +474,16 @@ async fn forged_session() {
         "MAPI_E_END_OF_SESSION",
     )
     .await;
-    let r = reqwest::get(format!(
-        "{}/api/v1/attachment?session={forged}&entryId={}&attachNum=0",
-        srv.base,
-        message_eid(1)
-    ))
-    .await
-    .unwrap();
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/attachment?entryId={}&attachNum=0",
+            srv.base,
+            message_eid(1)
+        ))
+        .header("X-Okapi-Session", forged)
+        .send()
+        .await
+        .unwrap();
     let status = r.status().as_u16();
     assert_json_error(status, &r.text().await.unwrap(), 401, "MAPI_E_END_OF_SESSION");
     // Logging off ends a session for good.
@@ -1250,9 +1253,13 @@ async fn idle_connections_lock_nobody_out(db: Db) {
 /// 64 wrong logons at once: never more argon2 hashes at the same moment than
 /// password_hash_threads, each caller gets either MAPI_E_LOGON_FAILED or,
 /// once the queue is full, a retryable MAPI_E_BUSY (503, Retry-After), and
-/// the right password still works afterwards.
+/// the right password still works afterwards. (The logon throttle is set
+/// out of reach: this is about the password threads, tests/logon_protection
+/// about the throttle.)
 async fn parallel_wrong_logons_are_bounded(db: Db) {
-    let Some(srv) = TestServer::start(db, "password_hash_threads = 2\npassword_hash_queue = 4").await else {
+    let config = "password_hash_threads = 2\npassword_hash_queue = 4\n\
+                  logon_failures_per_account = 1000\nlogon_failures_per_address = 1000";
+    let Some(srv) = TestServer::start(db, config).await else {
         return;
     };
     srv.add_user("alice", "pw").await;

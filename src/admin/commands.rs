@@ -18,7 +18,7 @@ use super::{Error, OofSet, QuotaSet, UserAdd, UserSet};
 use crate::api::types::{
     AdminRequest, GetOutOfOfficeRequest, GroupListResponse, GroupMemberRequest, NameRequest, OutOfOffice, QuotaInfo,
     QuotaSetRequest, SendAsListResponse, SendAsRequest, SetOutOfOfficeRequest, StoreListResponse, UserAddRequest,
-    UserInfo, UserListResponse, UserSetRequest, UserShowResponse,
+    UserInfo, UserListResponse, UserLogoffResponse, UserSetRequest, UserShowResponse,
 };
 use crate::props::{format_time, now_micros, parse_time};
 
@@ -108,6 +108,17 @@ pub(crate) fn user_del(cx: &mut Context<'_>, login: &str, yes: bool) -> Result<(
         },
     )?;
     cx.done(&answer, &format!("deleted user {login} and their store"))
+}
+
+/// `user logoff`: ends every session of the user.
+pub(crate) fn user_logoff(cx: &mut Context<'_>, login: &str) -> Result<(), Error> {
+    let answer = cx.call("userLogoff", &name_request(login))?;
+    let ended: UserLogoffResponse = decode("userLogoff", answer.clone())?;
+    let sessions = match ended.sessions {
+        1 => "1 session".to_string(),
+        n => format!("{n} sessions"),
+    };
+    cx.done(&answer, &format!("ended {sessions} of {login}"))
 }
 
 /// `user list`: a table.

@@ -162,6 +162,7 @@ fn dispatch(command: Command, cx: &mut commands::Context<'_>) -> Result<(), Erro
         Command::UserDel { login, yes } => commands::user_del(cx, &login, yes),
         Command::UserList => commands::user_list(cx),
         Command::UserShow { login } => commands::user_show(cx, &login),
+        Command::UserLogoff { login } => commands::user_logoff(cx, &login),
         Command::UserSet(a) => commands::user_set(cx, a),
         Command::GroupAdd { name } => commands::group_add(cx, &name),
         Command::GroupDel { name } => commands::group_del(cx, &name),
@@ -391,6 +392,15 @@ This cannot be undone.
         details: "",
         options: &[],
         parse: parse_user_show,
+    },
+    Spec {
+        area: "user",
+        verb: "logoff",
+        args: "LOGIN",
+        summary: "end every session of a user (web app, SOAP and JSON clients log on again)",
+        details: "",
+        options: &[],
+        parse: parse_user_logoff,
     },
     Spec {
         area: "user",
@@ -799,6 +809,11 @@ pub(crate) enum Command {
     UserList,
     /// `user show`.
     UserShow {
+        /// The user.
+        login: String,
+    },
+    /// `user logoff`.
+    UserLogoff {
         /// The user.
         login: String,
     },
@@ -1303,6 +1318,11 @@ fn parse_user_list(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
     Ok(Command::UserList)
 }
 
+fn parse_user_logoff(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
+    let [login] = cx.plain(["LOGIN"])?;
+    Ok(Command::UserLogoff { login })
+}
+
 fn parse_user_show(cx: &mut Cx<'_>) -> Result<Command, UsageError> {
     let [login] = cx.plain(["LOGIN"])?;
     Ok(Command::UserShow { login })
@@ -1750,7 +1770,7 @@ mod tests {
         assert!(error("frob").starts_with("unknown command \"frob\"; the commands are user, group, quota, store"));
         assert!(error("usr list").contains("did you mean user?"));
         assert!(error("user lsit").contains("did you mean \"user list\"?"));
-        assert!(error("user").contains("user needs a subcommand: add, del, list, show, set"));
+        assert!(error("user").contains("user needs a subcommand: add, del, list, show, logoff, set"));
         assert!(error("").contains("no command given"));
     }
 

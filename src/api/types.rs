@@ -641,6 +641,13 @@ api_struct! {
     }
 }
 api_struct! {
+    /// Response of `userLogoff`.
+    pub struct UserLogoffResponse {
+        /// How many sessions ended.
+        pub sessions: i64,
+    }
+}
+api_struct! {
     /// Response of `userShow`.
     pub struct UserShowResponse {
         /// The user.

@@ -9,7 +9,7 @@
 use crate::error::{ApiError, MapiCode};
 use crate::ops::session::Session;
 use crate::ops::{Ctx, Peer};
-use crate::store::{FolderRow, Store, rights};
+use crate::store::{FolderRow, Store, UserRow, rights};
 
 /// The rights a session has on a folder.
 pub async fn folder_rights(store: &Store, s: &Session, folder: &FolderRow) -> Result<i64, ApiError> {
@@ -72,6 +72,35 @@ pub fn require_admin(ctx: &Ctx, session: &Option<String>) -> Result<(), ApiError
         None => Err(ApiError::new(
             MapiCode::EndOfSession,
             "administration needs an admin session, or root on the local socket (run okapi-admin as root or as the okapi user)",
+        )),
+    }
+}
+
+/// The user `login` names, for an operation users may do for themselves and
+/// administrators for anyone. The caller's rights decide before the name
+/// does: without a session, or with the session of someone else, the answer
+/// is the same whether the name exists or not, so it tells nobody which
+/// names are real.
+pub async fn own_or_admin(ctx: &Ctx, session: &Option<String>, login: &str) -> Result<UserRow, ApiError> {
+    let trusted = matches!(ctx.peer, Peer::Local { trusted: true, .. });
+    let caller = match session {
+        Some(id) => Some(ctx.session(id)?),
+        None if trusted => None,
+        None => {
+            return Err(ApiError::new(
+                MapiCode::EndOfSession,
+                "this needs a session; log on first",
+            ));
+        }
+    };
+    let user = ctx.store().user_by_login(login).await?;
+    match (caller, user) {
+        (Some(s), Some(u)) if s.is_admin || s.user_id == u.id => Ok(u),
+        (None, Some(u)) => Ok(u),
+        (Some(s), None) if s.is_admin => Err(ApiError::not_found(format!("there is no user {login:?}"))),
+        (None, None) => Err(ApiError::not_found(format!("there is no user {login:?}"))),
+        (Some(_), _) => Err(ApiError::no_access(
+            "you may do this for your own account only; an administrator can do it for others",
         )),
     }
 }

@@ -8,7 +8,7 @@ use crate::api::types::*;
 use crate::entryid::EntryId;
 use crate::error::ApiError;
 use crate::ops::Ctx;
-use crate::ops::access::require_admin;
+use crate::ops::access::{own_or_admin, require_admin};
 use crate::ops::logon::password_error;
 use crate::store::{NewUser, UserRow, UserUpdate};
 
@@ -72,6 +72,18 @@ pub(super) async fn user_del(ctx: &Ctx, req: NameRequest) -> Result<Empty, ApiEr
     ctx.store().delete_user(u.id).await?;
     tracing::info!(okapi_user = %u.login, "user deleted");
     Ok(Empty {})
+}
+
+/// Ends every session of a user at once (a stolen device, a suspected
+/// break-in); a `notify` poll already parked gets no further events.
+pub(super) async fn user_logoff(ctx: &Ctx, req: NameRequest) -> Result<UserLogoffResponse, ApiError> {
+    require_admin(ctx, &req.session)?;
+    let u = user(ctx, &req.name).await?;
+    let ended = ctx.state.sessions.close_user(u.id);
+    tracing::info!(okapi_user = %u.login, sessions = ended, okapi_remote = %ctx.peer, "user logged off by an administrator");
+    Ok(UserLogoffResponse {
+        sessions: i64::try_from(ended).unwrap_or(i64::MAX),
+    })
 }
 
 async fn user_info(ctx: &Ctx, u: UserRow) -> Result<UserInfo, ApiError> {
@@ -234,15 +246,8 @@ pub(crate) async fn quota_info(ctx: &Ctx, u: &UserRow) -> Result<QuotaInfo, ApiE
 }
 
 pub(super) async fn quota_show(ctx: &Ctx, req: NameRequest) -> Result<QuotaInfo, ApiError> {
-    let u = user(ctx, &req.name).await?;
     // Users may see their own quota; everything else is for administrators.
-    let own = match &req.session {
-        Some(id) => ctx.session(id)?.user_id == u.id,
-        None => false,
-    };
-    if !own {
-        require_admin(ctx, &req.session)?;
-    }
+    let u = own_or_admin(ctx, &req.session, &req.name).await?;
     quota_info(ctx, &u).await
 }
 

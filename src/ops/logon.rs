@@ -1,22 +1,31 @@
 //! `logon`, `logoff` and `getStore`.
 
 use crate::api::types::*;
-use crate::auth::PoolError;
+use crate::auth::{PoolError, UNKNOWN_USER_HASH};
 use crate::entryid::{EntryId, folder_eid};
 use crate::error::{ApiError, MapiCode};
-use crate::ops::Ctx;
+use crate::ops::{Ctx, throttle};
 use crate::store::Role;
 
+/// Logs on. A throttled account or address is refused before anything is
+/// looked up; an unknown name costs one argon2 check like a known one (against
+/// [`UNKNOWN_USER_HASH`]) and gets the same answer, so neither the answer nor
+/// its time tells which names exist.
 pub(super) async fn logon(ctx: &Ctx, req: LogonRequest) -> Result<LogonResponse, ApiError> {
-    let failed = || ApiError::new(MapiCode::LogonFailed, "wrong user name or password");
-    let user = ctx.store().user_by_login(req.user.trim()).await?.ok_or_else(failed)?;
-    if !password_matches(ctx, &req.password, &user.password_hash).await? {
+    let subjects = throttle::Subjects::new(&req.user, ctx.peer.client_ip());
+    throttle::check(ctx, &subjects).await?;
+    let user = ctx.store().user_by_login(req.user.trim()).await?;
+    let hash = user.as_ref().map_or(UNKNOWN_USER_HASH, |u| u.password_hash.as_str());
+    let matches = password_matches(ctx, &req.password, hash).await?;
+    let Some(user) = user.filter(|_| matches) else {
         tracing::info!(okapi_user = %req.user, okapi_remote = %ctx.peer, "logon failed");
-        return Err(failed());
-    }
+        throttle::failed(ctx, &subjects).await?;
+        return Err(ApiError::new(MapiCode::LogonFailed, "wrong user name or password"));
+    };
+    throttle::succeeded(ctx, &subjects).await?;
     let groups = ctx.store().groups_of_user(user.id).await?;
     let s = ctx.state.sessions.open(user.id, &user.login, user.is_admin, groups);
-    tracing::info!(okapi_user = %user.login, okapi_session = %s.id, okapi_remote = %ctx.peer, "logon");
+    tracing::info!(okapi_user = %user.login, okapi_session = %s.log_id(), okapi_remote = %ctx.peer, "logon");
     Ok(LogonResponse {
         session: s.id.clone(),
         display_name: user.display_name,
@@ -44,8 +53,9 @@ pub(super) fn password_error(e: PoolError) -> ApiError {
 }
 
 pub(super) async fn logoff(ctx: &Ctx, req: SessionRequest) -> Result<Empty, ApiError> {
-    ctx.session(&req.session)?;
+    let s = ctx.session(&req.session)?;
     ctx.state.sessions.close(&req.session);
+    tracing::info!(okapi_user = %s.login, okapi_session = %s.log_id(), okapi_remote = %ctx.peer, "logoff");
     Ok(Empty {})
 }
 

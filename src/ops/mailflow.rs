@@ -4,7 +4,7 @@
 use crate::api::types::*;
 use crate::entryid::EntryId;
 use crate::error::{ApiError, MapiCode};
-use crate::ops::access::require_admin;
+use crate::ops::access::{own_or_admin, require_admin};
 use crate::ops::admin::quota_info;
 use crate::ops::{Ctx, Peer};
 use crate::props::{PR_INTERNET_MESSAGE_ID, PR_SENT_REPRESENTING_EMAIL_ADDRESS, PropValue, format_time, parse_time};
@@ -84,7 +84,7 @@ pub(super) async fn submit_message(ctx: &Ctx, req: SubmitMessageRequest) -> Resu
     }
     store.enqueue(id, s.user_id, &from, &recipients).await?;
     ctx.state.spooler_wake.notify_one();
-    tracing::info!(okapi_user = %user.login, okapi_session = %s.id, okapi_message_id = %message_id, recipients = recipients.len(), "message submitted");
+    tracing::info!(okapi_user = %user.login, okapi_session = %s.log_id(), okapi_message_id = %message_id, recipients = recipients.len(), "message submitted");
     Ok(Empty {})
 }
 
@@ -106,19 +106,7 @@ async fn subject_user(ctx: &Ctx, session: &Option<String>, user: &Option<String>
             }
         },
     };
-    let u = ctx
-        .store()
-        .user_by_login(&login)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("there is no user {login:?}")))?;
-    let own = match session {
-        Some(sid) => ctx.session(sid)?.user_id == u.id,
-        None => false,
-    };
-    if !own {
-        require_admin(ctx, session)?;
-    }
-    Ok(u)
+    own_or_admin(ctx, session, &login).await
 }
 
 fn time_opt(t: &Option<String>, field: &str) -> Result<Option<i64>, ApiError> {

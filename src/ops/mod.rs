@@ -19,6 +19,7 @@ pub mod notify;
 pub mod session;
 mod sync;
 mod table;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -136,6 +137,15 @@ impl State {
     pub fn session_timeout(&self) -> Duration {
         self.config().session_timeout
     }
+
+    /// How long sessions may live, idle and in all, now.
+    pub fn session_lifetimes(&self) -> session::Lifetimes {
+        let c = self.config();
+        session::Lifetimes {
+            idle: c.session_timeout,
+            absolute: c.session_max_lifetime,
+        }
+    }
 }
 
 /// Where a request came from.
@@ -151,6 +161,25 @@ pub enum Peer {
         /// True for root and the server's user.
         trusted: bool,
     },
+    /// A client that a trusted reverse proxy forwarded (see
+    /// [`crate::forwarded`]); never trusted for administration.
+    Proxied {
+        /// The client's address, from `X-Forwarded-For`.
+        client: std::net::IpAddr,
+        /// The proxy's own connection.
+        via: Box<Peer>,
+    },
+}
+
+impl Peer {
+    /// The client's IP address, when it is known.
+    pub fn client_ip(&self) -> Option<std::net::IpAddr> {
+        match self {
+            Peer::Network(a) => Some(crate::forwarded::canonical(a.ip())),
+            Peer::Proxied { client, .. } => Some(*client),
+            Peer::Local { .. } => None,
+        }
+    }
 }
 
 impl std::fmt::Display for Peer {
@@ -159,6 +188,7 @@ impl std::fmt::Display for Peer {
             Peer::Network(a) => write!(f, "{a}"),
             Peer::Local { uid: Some(u), .. } => write!(f, "local uid {u}"),
             Peer::Local { uid: None, .. } => write!(f, "local"),
+            Peer::Proxied { client, via } => write!(f, "{client} via {via}"),
         }
     }
 }
@@ -174,7 +204,7 @@ pub struct Ctx {
 impl Ctx {
     /// The session behind an id.
     pub fn session(&self, id: &str) -> Result<Arc<session::Session>, ApiError> {
-        self.state.sessions.get(id, self.state.session_timeout())
+        self.state.sessions.get(id, self.state.session_lifetimes())
     }
 
     /// The store.
@@ -251,6 +281,7 @@ pub static OPERATIONS: &[Operation] = &[
     op!("userList", "Administration: lists users.", AdminRequest => UserListResponse, admin::user_list),
     op!("userShow", "Administration: shows one user.", NameRequest => UserShowResponse, admin::user_show),
     op!("userSet", "Administration: changes a user.", UserSetRequest => Empty, admin::user_set),
+    op!("userLogoff", "Administration: ends every session of a user.", NameRequest => UserLogoffResponse, admin::user_logoff),
     op!("groupAdd", "Administration: creates a group.", NameRequest => Empty, admin::group_add),
     op!("groupDel", "Administration: deletes a group.", NameRequest => Empty, admin::group_del),
     op!("groupList", "Administration: lists groups and members.", AdminRequest => GroupListResponse, admin::group_list),

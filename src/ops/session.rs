@@ -2,14 +2,20 @@
 //! for that session's next `notify` call.
 //!
 //! Session ids are 128 random bits; a session expires after
-//! `session_timeout` without use. Sessions live in memory: a restart logs
-//! everyone off, as Zarafa's server did, and clients log on again.
+//! `session_timeout` without use, and `session_max_lifetime` after its logon
+//! however busy it is kept. Sessions live in memory: a restart logs everyone
+//! off, as Zarafa's server did, and clients log on again.
+//!
+//! An id is as good as a password while it lives, so it is never logged:
+//! log lines carry [`log_id`], a short hash that tells sessions apart.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
+
+use sha2::{Digest, Sha256};
 
 use crate::api::types::Event;
 use crate::error::{ApiError, MapiCode};
@@ -34,13 +40,45 @@ pub struct Session {
     /// Token a browser must echo in a header when the session id comes from
     /// a cookie, so that another site cannot make requests in its name.
     pub csrf_token: String,
+    opened: Instant,
     last_used: Mutex<Instant>,
     pending: Mutex<VecDeque<Event>>,
     /// Wakes a waiting `notify` call.
     pub wake: Notify,
 }
 
+/// What log lines say instead of a session id: the first 8 bytes of its
+/// SHA-256, enough to follow one session through the log and useless to
+/// take it over.
+pub fn log_id(id: &str) -> String {
+    hex::encode(&Sha256::digest(id.as_bytes())[..8])
+}
+
+/// How long sessions may live.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    /// Longest time without a request (`session_timeout`).
+    pub idle: Duration,
+    /// Longest time from logon (`session_max_lifetime`).
+    pub absolute: Duration,
+}
+
 impl Session {
+    /// The session's id as log lines show it (see [`log_id`]).
+    pub fn log_id(&self) -> String {
+        log_id(&self.id)
+    }
+
+    /// When the session ends however busy it is kept (`None`: too far off to say).
+    pub fn ends_at(&self, absolute: Duration) -> Option<Instant> {
+        self.opened.checked_add(absolute)
+    }
+
+    fn expired(&self, limits: Lifetimes) -> bool {
+        self.opened.elapsed() > limits.absolute
+            || self.last_used.lock().map(|t| t.elapsed() > limits.idle).unwrap_or(true)
+    }
+
     /// Takes every pending event.
     pub fn take_events(&self) -> Vec<Event> {
         match self.pending.lock() {
@@ -84,6 +122,7 @@ impl Sessions {
             is_admin,
             groups,
             csrf_token: hex::encode(rand::random::<[u8; 16]>()),
+            opened: Instant::now(),
             last_used: Mutex::new(Instant::now()),
             pending: Mutex::new(VecDeque::new()),
             wake: Notify::new(),
@@ -96,7 +135,7 @@ impl Sessions {
 
     /// Finds a live session and marks it used; an unknown or expired id is
     /// `MAPI_E_END_OF_SESSION`.
-    pub fn get(&self, id: &str, timeout: Duration) -> Result<Arc<Session>, ApiError> {
+    pub fn get(&self, id: &str, limits: Lifetimes) -> Result<Arc<Session>, ApiError> {
         let mut m = self
             .map
             .lock()
@@ -111,7 +150,7 @@ impl Sessions {
             .last_used
             .lock()
             .map_err(|_| ApiError::new(MapiCode::CallFailed, "session unavailable"))?;
-        if used.elapsed() > timeout {
+        if used.elapsed() > limits.idle || s.opened.elapsed() > limits.absolute {
             drop(used);
             m.remove(id);
             return Err(ApiError::new(
@@ -128,10 +167,16 @@ impl Sessions {
         self.map.lock().map(|mut m| m.remove(id).is_some()).unwrap_or(false)
     }
 
-    /// Closes every session of a user (deleted or password changed).
-    pub fn close_user(&self, user_id: i64) {
-        if let Ok(mut m) = self.map.lock() {
-            m.retain(|_, s| s.user_id != user_id);
+    /// Closes every session of a user (deleted, password changed, or logged
+    /// off by an administrator); returns how many there were.
+    pub fn close_user(&self, user_id: i64) -> usize {
+        match self.map.lock() {
+            Ok(mut m) => {
+                let before = m.len();
+                m.retain(|_, s| s.user_id != user_id);
+                before - m.len()
+            }
+            Err(_) => 0,
         }
     }
 
@@ -142,11 +187,11 @@ impl Sessions {
         }
     }
 
-    /// Drops sessions idle longer than the timeout; returns how many are left.
-    pub fn expire(&self, timeout: Duration) -> usize {
+    /// Drops sessions idle too long or past their lifetime; returns how many are left.
+    pub fn expire(&self, limits: Lifetimes) -> usize {
         match self.map.lock() {
             Ok(mut m) => {
-                m.retain(|_, s| s.last_used.lock().map(|t| t.elapsed() <= timeout).unwrap_or(false));
+                m.retain(|_, s| !s.expired(limits));
                 m.len()
             }
             Err(_) => 0,
@@ -164,5 +209,49 @@ impl Sessions {
     /// Number of open sessions.
     pub fn count(&self) -> usize {
         self.map.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LONG: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn log_ids_are_short_stable_and_not_the_id() {
+        let s = Sessions::default().open(1, "jürgen", false, Vec::new());
+        assert_eq!(s.log_id().len(), 16);
+        assert_eq!(s.log_id(), log_id(&s.id));
+        assert!(!s.id.contains(&s.log_id()) && !s.log_id().contains(&s.id));
+    }
+
+    /// A session in use all the time still ends at its absolute lifetime.
+    #[test]
+    fn a_busy_session_ends_at_its_absolute_lifetime() {
+        let sessions = Sessions::default();
+        let s = sessions.open(1, "王小明", false, Vec::new());
+        let short = Lifetimes {
+            idle: LONG,
+            absolute: Duration::from_millis(200),
+        };
+        assert!(sessions.get(&s.id, short).is_ok());
+        std::thread::sleep(Duration::from_millis(250));
+        let e = sessions.get(&s.id, short).unwrap_err();
+        assert_eq!(e.code, MapiCode::EndOfSession);
+        let other = sessions.open(2, "محمد", false, Vec::new());
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(sessions.expire(short), 0);
+        assert!(
+            sessions
+                .get(
+                    &other.id,
+                    Lifetimes {
+                        idle: LONG,
+                        absolute: LONG
+                    }
+                )
+                .is_err()
+        );
     }
 }

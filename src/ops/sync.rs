@@ -67,12 +67,24 @@ pub(super) async fn notify(ctx: &Ctx, req: NotifyRequest) -> Result<NotifyRespon
             "timeoutSeconds {wait} must be between 0 and {MAX_WAIT}"
         )));
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait as u64);
+    // A parked poll ends with its session: it must not keep one alive past
+    // its absolute lifetime.
+    let session_end = s
+        .ends_at(ctx.state.session_lifetimes().absolute)
+        .map(tokio::time::Instant::from_std);
+    let asked = tokio::time::Instant::now() + Duration::from_secs(wait as u64);
+    let deadline = session_end.map_or(asked, |end| end.min(asked));
     let mut stop = ctx.state.stop.subscribe();
     loop {
         let events = s.take_events();
         // A stopping server answers long-polls at once, so the drain is quick.
         if !events.is_empty() || tokio::time::Instant::now() >= deadline || *stop.borrow() {
+            if events.is_empty() && session_end.is_some_and(|end| tokio::time::Instant::now() >= end) {
+                return Err(ApiError::new(
+                    MapiCode::EndOfSession,
+                    "the session reached its session_max_lifetime; log on again",
+                ));
+            }
             return Ok(NotifyResponse { events });
         }
         // A wake between take_events and here is kept by Notify as a permit.

@@ -20,6 +20,7 @@
 //!   deliveries sharing one transaction and its fsync.
 //! - `mailflow`: recipients as delivery sees them, out-of-office, send-as,
 //!   the outgoing queue.
+//! - `logons`: failed logons per account and client address, for throttling.
 
 mod accounts;
 mod acl;
@@ -28,6 +29,7 @@ mod columns;
 mod folders;
 mod group_commit;
 mod journal;
+mod logons;
 mod mailflow;
 mod messages;
 mod migrate;
@@ -47,6 +49,7 @@ pub use acl::{AclEntry, MemberKind, rights};
 pub use folders::{FolderRow, Role, StoreRow};
 pub use group_commit::DeliveryTarget;
 pub use journal::Changes;
+pub use logons::LogonFailures;
 pub use mailflow::{DeliveryRecipient, OofSettings, QueuedMessage};
 pub use messages::{AttachmentRow, MessageData, NewAttachmentData, RecipientRow, StoredMessage};
 pub use named::PropName;

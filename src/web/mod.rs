@@ -47,6 +47,34 @@ pub const CSRF_HEADER: &str = "x-okapi-csrf";
 /// Inline images embedded in one body at most, in bytes; past this they are left out.
 const MAX_INLINE_IMAGE_BYTES: i64 = 10 * 1024 * 1024;
 
+/// Header in which a program sends its session id on the GET routes
+/// (`/api/v1/attachment`, `/api/web/body`), which take no request body.
+pub const SESSION_HEADER: &str = "x-okapi-session";
+
+/// The session of a GET route: from [`SESSION_HEADER`], else the cookie.
+/// A `session=` in the query is refused, never used: a URL ends up in
+/// proxies' and Apache's access logs, and the id with it.
+pub fn get_route_session(headers: &HeaderMap, query: &str) -> Result<String, ApiError> {
+    if crate::http::query_param(query, "session").is_some() {
+        return Err(ApiError::invalid(
+            "a session id in the URL would be written to access logs, so session= is refused; \
+             send it in the X-Okapi-Session header (or log on through the web app, which sets a cookie)",
+        ));
+    }
+    headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .or_else(|| cookie_session(headers))
+        .ok_or_else(|| {
+            ApiError::new(
+                MapiCode::EndOfSession,
+                "not logged on; send the session id in the X-Okapi-Session header",
+            )
+        })
+}
+
 /// The session id in the request's cookie, if any.
 pub fn cookie_session(headers: &HeaderMap) -> Option<String> {
     headers
@@ -100,7 +128,7 @@ fn browser_uses_tls(conn: &ConnInfo, headers: &HeaderMap) -> bool {
         return true;
     }
     let local_proxy = match &conn.peer {
-        Peer::Local { .. } => true,
+        Peer::Local { .. } | Peer::Proxied { .. } => true,
         Peer::Network(a) => a.ip().is_loopback(),
     };
     local_proxy
@@ -172,7 +200,7 @@ pub async fn logout(ctx: &Ctx, conn: &ConnInfo, headers: &HeaderMap) -> Result<R
             return Err(ApiError::no_access("logout needs the X-Okapi-CSRF header"));
         }
         ctx.state.sessions.close(&id);
-        tracing::info!(okapi_user = %s.login, okapi_session = %s.id, okapi_remote = %ctx.peer, "logoff");
+        tracing::info!(okapi_user = %s.login, okapi_session = %s.log_id(), okapi_remote = %ctx.peer, "logoff");
     }
     let mut r = json_reply(StatusCode::OK, &json!({}));
     if let Some(c) = session_cookie("", browser_uses_tls(conn, headers), true) {
@@ -193,9 +221,7 @@ async fn session_info(ctx: &Ctx, id: &str) -> Result<Json, ApiError> {
 /// `GET /api/web/body`: the message body as a document for a sandboxed frame.
 pub async fn body(ctx: &Ctx, headers: &HeaderMap, query: &str) -> Result<Reply, ApiError> {
     let param = |k: &str| crate::http::query_param(query, k);
-    let session = param("session")
-        .or_else(|| cookie_session(headers))
-        .ok_or_else(|| ApiError::new(MapiCode::EndOfSession, "not logged on; log on first"))?;
+    let session = get_route_session(headers, query)?;
     let entry_id = param("entryId").ok_or_else(|| ApiError::invalid("the query needs entryId="))?;
     let allow_remote = param("images").as_deref() == Some("1");
     let info_only = param("info").as_deref() == Some("1");
