@@ -209,30 +209,66 @@ pub enum StoreError {
     GroupCommit(String),
 }
 
+/// What a client hears when the database or the blob files failed it: the
+/// detail (a table, a path, an SQL message) is the administrator's, so it
+/// goes to the log only and never to a client that may be anyone.
+pub(crate) const STORE_UNAVAILABLE: &str =
+    "the database is not answering; the administrator's log has details; try again shortly";
+
+/// What a client hears when the store failed in a way retrying will not mend.
+pub(crate) const STORE_FAILED: &str =
+    "the server could not complete the request because its storage failed; the administrator's log has details";
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match &e {
             StoreError::Database(sqlx::Error::PoolTimedOut)
             | StoreError::Database(sqlx::Error::Io(_))
-            | StoreError::Database(sqlx::Error::PoolClosed) => ApiError::new(
-                MapiCode::NetworkError,
-                format!("the database did not answer ({e}); try again shortly"),
-            ),
+            | StoreError::Database(sqlx::Error::PoolClosed) => {
+                tracing::warn!(error = %e, "database not answering");
+                ApiError::new(MapiCode::NetworkError, STORE_UNAVAILABLE)
+            }
             StoreError::Database(_)
             | StoreError::BlobIo { .. }
             | StoreError::SchemaTooNew { .. }
-            | StoreError::GroupCommit(_) => {
+            | StoreError::GroupCommit(_)
+            | StoreError::Corrupt(_) => {
                 tracing::error!(error = %e, "store failure");
-                ApiError::new(
-                    MapiCode::CallFailed,
-                    format!("the server could not complete the request: {e}"),
-                )
+                ApiError::new(MapiCode::CallFailed, STORE_FAILED)
             }
             StoreError::NotFound(_) => ApiError::not_found(e.to_string()),
             StoreError::Collision(_) => ApiError::new(MapiCode::Collision, e.to_string()),
-            StoreError::Corrupt(_) => ApiError::new(MapiCode::CallFailed, e.to_string()),
             StoreError::Limit(_) => ApiError::new(MapiCode::TooBig, e.to_string()),
             StoreError::Invalid(_) => ApiError::invalid(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Database and file-system details stay in the log: the client gets a
+    /// sentence that names neither the path nor the driver's message.
+    #[test]
+    fn store_failures_reach_clients_without_their_detail() {
+        let failures = [
+            StoreError::Database(sqlx::Error::Protocol("table okapi.secret_table is marked as crashed".into())),
+            StoreError::Database(sqlx::Error::PoolTimedOut),
+            StoreError::BlobIo {
+                path: "/var/lib/okapi/blobs/ab/cdef".into(),
+                source: std::io::Error::other("Permission denied"),
+            },
+            StoreError::Corrupt("bag of message 17 at byte 3".into()),
+            StoreError::GroupCommit("disk I/O error in /var/lib/okapi/okapi.db".into()),
+        ];
+        for failure in failures {
+            let detail = failure.to_string();
+            let api = ApiError::from(failure);
+            for secret in ["secret_table", "/var/lib/okapi", "Permission", "byte 3", "disk I/O", "pool"] {
+                assert!(!api.message.contains(secret), "{detail:?} reached the client as {api}");
+            }
+            assert!(api.message.contains("administrator's log"), "{api}");
         }
     }
 }
