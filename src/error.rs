@@ -33,7 +33,7 @@ pub enum MapiCode {
     SyncStateInvalid,
     /// 0x80040305: the request body could not be parsed.
     Corrupt,
-    /// 0x8004011D: the store's quota does not allow this.
+    /// 0x8004060C: the store's hard quota does not allow this write.
     QuotaExceeded,
     /// 0x80070005: the caller lacks the rights for this.
     NoAccess,
@@ -69,10 +69,10 @@ impl MapiCode {
             MapiCode::NetworkError => 0x8004_0115,
             MapiCode::InvalidType => 0x8004_0116,
             MapiCode::TooBig => 0x8004_0117,
-            MapiCode::QuotaExceeded => 0x8004_011D,
             MapiCode::Collision => 0x8004_0301,
             MapiCode::Corrupt => 0x8004_0305,
             MapiCode::SyncStateInvalid => 0x8004_0604,
+            MapiCode::QuotaExceeded => 0x8004_060C,
             MapiCode::NoAccess => 0x8007_0005,
             MapiCode::InvalidParameter => 0x8007_0057,
         }
@@ -197,9 +197,22 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("corrupt data in the store: {0}")]
     Corrupt(String),
-    /// A limit of the store was reached (named properties, quota).
+    /// A limit of the store was reached (named properties).
     #[error("{0}")]
     Limit(String),
+    /// A write would take its store past the hard quota; nothing was written.
+    #[error(
+        "the store is full: it holds {used} bytes of its {hard}-byte quota and this would add {growth} more; \
+         delete or archive items (emptying Deleted Items counts), or ask the administrator for a larger quota"
+    )]
+    StoreFull {
+        /// Bytes the store holds.
+        used: i64,
+        /// Its hard limit.
+        hard: i64,
+        /// Bytes the write would have added.
+        growth: i64,
+    },
     /// An argument was not acceptable.
     #[error("{0}")]
     Invalid(String),
@@ -239,6 +252,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(_) => ApiError::not_found(e.to_string()),
             StoreError::Collision(_) => ApiError::new(MapiCode::Collision, e.to_string()),
             StoreError::Limit(_) => ApiError::new(MapiCode::TooBig, e.to_string()),
+            StoreError::StoreFull { .. } => ApiError::new(MapiCode::QuotaExceeded, e.to_string()),
             StoreError::Invalid(_) => ApiError::invalid(e.to_string()),
         }
     }

@@ -10,7 +10,7 @@ mod common;
 use common::Db;
 use okapi::error::StoreError;
 use okapi::props::{PR_SUBJECT, PropMap, PropValue};
-use okapi::store::{BlobLocation, DeliveryTarget, MessageData, NewAttachmentData, NewUser, Role, Store, StoreOptions};
+use okapi::store::{BlobLocation, DeliveryTarget, HardQuota, MessageData, NewAttachmentData, NewUser, Role, Store, StoreOptions};
 
 struct Opened {
     store: Store,
@@ -163,15 +163,15 @@ async fn blobs_are_single_instance(db: Db, in_files: bool) {
     let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
     let a = o
         .store
-        .create_message(inbox, Some(uid), &with_attachment("a", &data))
+        .create_message(inbox, Some(uid), &with_attachment("a", &data), HardQuota::NONE)
         .await
         .unwrap();
     let b = o
         .store
-        .create_message(inbox, Some(uid), &with_attachment("b", &data))
+        .create_message(inbox, Some(uid), &with_attachment("b", &data), HardQuota::NONE)
         .await
         .unwrap();
-    let copy = o.store.copy_messages(&[a], inbox, Some(uid)).await.unwrap()[0];
+    let copy = o.store.copy_messages(&[a], inbox, Some(uid), HardQuota::NONE).await.unwrap()[0];
     let hash = o.store.attachments_of(a).await.unwrap()[0].blob_hash.clone().unwrap();
     let file = o
         .dir
@@ -227,7 +227,7 @@ async fn small_blobs_stay_in_database(db: Db) {
         let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
         let id = o
             .store
-            .create_message(inbox, Some(uid), &with_attachment("s", &data))
+            .create_message(inbox, Some(uid), &with_attachment("s", &data), HardQuota::NONE)
             .await
             .unwrap();
         let hash = o.store.attachments_of(id).await.unwrap()[0].blob_hash.clone().unwrap();
