@@ -95,6 +95,8 @@ pub struct Config {
     pub quota_hard: u64,
     /// Hard limit (bytes) of the public store; 0 means no limit.
     pub public_store_quota: u64,
+    /// New named properties one user may create in 24 hours; 0 means no limit.
+    pub named_props_per_day: usize,
     /// PEM certificate chain for the TLS listeners.
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key for the TLS listeners.
@@ -801,6 +803,17 @@ static KEYS: &[KeyDef] = &[
          read there, and an administrator grants the right to create. 0 means no limit.",
     ),
     key!(
+        named_props_per_day,
+        LIMITS,
+        "1000",
+        Kind::Integer { min: 0, max: 32_767 },
+        "New named properties (getIdsFromNames) one user may create in any 24 hours. All \
+         users share one table of 32,767 names, so this keeps one user from filling it; \
+         names that exist already are always answered, and the last 1,024 ids are kept for \
+         the property sets MAPI defines (calendar, contacts, tasks, notes) whatever users \
+         did. A refused request gets MAPI_E_TOO_BIG with a sentence. 0 means no limit.",
+    ),
+    key!(
         tls_cert_file,
         TLS,
         "",
@@ -1327,6 +1340,7 @@ impl Config {
             quota_soft: 0,
             quota_hard: 0,
             public_store_quota: 0,
+            named_props_per_day: 0,
             tls_cert_file: None,
             tls_key_file: None,
             tls_min_protocol: TlsVersion::default(),

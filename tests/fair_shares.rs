@@ -3,8 +3,9 @@
 //! copyObjects, moveObjects into another store) stops at the target store's
 //! hard quota with MAPI_E_STORE_FULL, while deleting, marking read and
 //! shrinking stay possible; the public store has a quota of its own and only
-//! administrators' grants let users create there; and a failing database or
-//! blob file does not tell the client its details.
+//! administrators' grants let users create there; no user can fill the
+//! named-property table; and a failing database or blob file does not tell
+//! the client its details.
 
 // A test fails by panicking, helpers included.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -21,6 +22,7 @@ const STORE_FULL: &str = "MAPI_E_STORE_FULL";
 const ATTACHMENT: usize = 10_000;
 /// A PSETID_Appointment name (PidLidAppointmentStartWhole), one MAPI defines.
 const APPOINTMENT: &str = "00062002-0000-0000-C000-000000000046";
+const PS_PUBLIC_STRINGS: &str = "00020329-0000-0000-C000-000000000046";
 
 fn s(v: &Value) -> String {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).to_string()
@@ -205,6 +207,75 @@ fn names(guid: &str, ids: std::ops::Range<i64>) -> Value {
     )
 }
 
+/// A user may create only `named_props_per_day` new names a day; names
+/// that exist are still answered, other users keep their own allowance,
+/// and the reserve at the top of the table is kept for MAPI's own sets.
+async fn no_user_can_fill_the_named_property_table(db: Db) {
+    let Some(srv) = TestServer::start(db, "named_props_per_day = 5").await else { return };
+    srv.add_user("alice", "alice-pw").await;
+    srv.add_user("bob", "bob-pw").await;
+    let alice = srv.logon("alice", "alice-pw").await;
+    let bob = srv.logon("bob", "bob-pw").await;
+    let guid = "12345678-9abc-def0-1234-56789abcdef0";
+
+    let first = srv
+        .ok("getIdsFromNames", json!({"session": alice, "names": names(guid, 0..5)}))
+        .await;
+    let v = srv
+        .fails(
+            "getIdsFromNames",
+            json!({"session": alice, "names": names(guid, 5..6)}),
+            "MAPI_E_TOO_BIG",
+        )
+        .await;
+    let message = s(&v["error"]["message"]);
+    assert!(message.contains("24 hours") && message.contains("named_props_per_day"), "{message}");
+    srv.fails(
+        "getIdsFromNames",
+        json!({"session": alice, "names": names(guid, 1000..1256)}),
+        "MAPI_E_TOO_BIG",
+    )
+    .await;
+    assert_eq!(
+        srv.ok("getIdsFromNames", json!({"session": alice, "names": names(guid, 0..5)}))
+            .await,
+        first,
+        "names that exist are answered whatever the allowance"
+    );
+    srv.ok("getIdsFromNames", json!({"session": bob, "names": names(guid, 5..6)}))
+        .await;
+
+    // Fill the table up to its reserve, as many users over many days could.
+    {
+        use sqlx::Connection as _;
+        sqlx::any::install_default_drivers();
+        let mut c = sqlx::AnyConnection::connect(&srv.db_url).await.unwrap();
+        sqlx::query("INSERT INTO named_props (id, guid, kind, lid, name) VALUES (?, ?, 0, 1, '')")
+            .bind(0xFFFE_i64 - 1024)
+            .bind("ffffffff-ffff-ffff-ffff-ffffffffffff")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+    }
+    let v = srv
+        .fails(
+            "getIdsFromNames",
+            json!({"session": bob, "names": [{"guid": PS_PUBLIC_STRINGS, "name": "urn:x-Straße", "propType": 31}]}),
+            "MAPI_E_TOO_BIG",
+        )
+        .await;
+    assert!(s(&v["error"]["message"]).contains("kept for MAPI"), "{v}");
+    let tags = srv
+        .ok(
+            "getIdsFromNames",
+            json!({"session": bob, "names": [{"guid": APPOINTMENT, "id": 0x820D, "propType": 64}]}),
+        )
+        .await;
+    assert_eq!(tags["tags"], json!([format!("0x{:04X}0040", 0xFFFE - 1024 + 1)]), "{tags}");
+    srv.stop().await;
+}
+
 /// A database failure reaches the client as a sentence without the
 /// driver's text (here: a table that is gone).
 async fn database_errors_do_not_reach_the_client(db: Db) {
@@ -264,6 +335,7 @@ on_both_backends!(
     each_write_path_refuses_at_the_hard_quota,
     moving_into_another_full_store_is_refused,
     public_store_has_a_quota_and_creating_needs_a_grant,
+    no_user_can_fill_the_named_property_table,
     database_errors_do_not_reach_the_client,
     blob_file_errors_do_not_reach_the_client,
 );

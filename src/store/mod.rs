@@ -52,7 +52,7 @@ pub use group_commit::DeliveryTarget;
 pub use journal::Changes;
 pub use mailflow::{DeliveryRecipient, OofSettings, QueuedMessage};
 pub use messages::{AttachmentRow, MessageData, NewAttachmentData, RecipientRow, StoredMessage};
-pub use named::PropName;
+pub use named::{NameCreator, PropName};
 pub use query::{CmpOp, Restr, SortSpec, TableQuery, TableRow};
 pub use quota::HardQuota;
 

@@ -1,5 +1,11 @@
 -- okapi schema version 3 (SQLite): fair shares of what all users share.
 
+-- Who created each named property and when (microseconds), so that new
+-- names can be counted per user per day; names from before stay NULL/0.
+ALTER TABLE named_props ADD COLUMN created_by INTEGER;
+ALTER TABLE named_props ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX named_props_creator ON named_props (created_by, created_at);
+
 -- The public store's top level: users may see and read it; creating there
 -- is granted by an administrator. Changed only where the grant is still the
 -- one okapi set at first start (0x49B: visible, read, create, edit and
