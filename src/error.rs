@@ -267,7 +267,9 @@ mod tests {
     #[test]
     fn store_failures_reach_clients_without_their_detail() {
         let failures = [
-            StoreError::Database(sqlx::Error::Protocol("table okapi.secret_table is marked as crashed".into())),
+            StoreError::Database(sqlx::Error::Protocol(
+                "table okapi.secret_table is marked as crashed".into(),
+            )),
             StoreError::Database(sqlx::Error::PoolTimedOut),
             StoreError::BlobIo {
                 path: "/var/lib/okapi/blobs/ab/cdef".into(),
@@ -279,7 +281,14 @@ mod tests {
         for failure in failures {
             let detail = failure.to_string();
             let api = ApiError::from(failure);
-            for secret in ["secret_table", "/var/lib/okapi", "Permission", "byte 3", "disk I/O", "pool"] {
+            for secret in [
+                "secret_table",
+                "/var/lib/okapi",
+                "Permission",
+                "byte 3",
+                "disk I/O",
+                "pool",
+            ] {
                 assert!(!api.message.contains(secret), "{detail:?} reached the client as {api}");
             }
             assert!(api.message.contains("administrator's log"), "{api}");

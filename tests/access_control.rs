@@ -837,8 +837,11 @@ async fn public_store(db: Db) {
 
     w.bob_refused("createFolder", json!({"parent": public_root, "name": "Bob's corner"}))
         .await;
-    w.bob_refused("saveObject", json!({"folder": public_root, "props": {"PR_SUBJECT": "spam"}}))
-        .await;
+    w.bob_refused(
+        "saveObject",
+        json!({"folder": public_root, "props": {"PR_SUBJECT": "spam"}}),
+    )
+    .await;
     w.srv.add_user("admin", "admin-pw").await;
     let admin_id = w.srv.store.user_by_login("admin").await.unwrap().unwrap().id;
     let up = okapi::store::UserUpdate {

@@ -43,8 +43,11 @@ async fn used(srv: &TestServer, session: &str, login: &str) -> i64 {
 }
 
 async fn total(srv: &TestServer, session: &str, folder: &str) -> i64 {
-    srv.ok("queryRows", json!({"session": session, "folder": folder, "columns": []}))
-        .await["total"]
+    srv.ok(
+        "queryRows",
+        json!({"session": session, "folder": folder, "columns": []}),
+    )
+    .await["total"]
         .as_i64()
         .unwrap()
 }
@@ -70,7 +73,9 @@ async fn full(srv: &TestServer, op: &str, body: Value) {
 /// it is refused and nothing of it is stored, while the writes that keep
 /// or shrink it still work.
 async fn each_write_path_refuses_at_the_hard_quota(db: Db) {
-    let Some(srv) = TestServer::start(db, "").await else { return };
+    let Some(srv) = TestServer::start(db, "").await else {
+        return;
+    };
     srv.add_user("alice", "alice-pw").await;
     let alice = srv.logon("alice", "alice-pw").await;
     let st = srv.store_of(&alice).await;
@@ -81,7 +86,12 @@ async fn each_write_path_refuses_at_the_hard_quota(db: Db) {
     assert!(at_start > 2 * ATTACHMENT as i64, "{at_start}");
     set_hard_quota(&srv, "alice", at_start - 1).await;
 
-    full(&srv, "saveObject", json!({"session": alice, "folder": inbox, "props": {"PR_SUBJECT": "ein Wort"}})).await;
+    full(
+        &srv,
+        "saveObject",
+        json!({"session": alice, "folder": inbox, "props": {"PR_SUBJECT": "ein Wort"}}),
+    )
+    .await;
     full(
         &srv,
         "saveObject",
@@ -95,21 +105,47 @@ async fn each_write_path_refuses_at_the_hard_quota(db: Db) {
         json!({"session": alice, "entryId": a, "props": {"PR_BODY": "你好 ".repeat(2_000)}}),
     )
     .await;
-    full(&srv, "copyObjects", json!({"session": alice, "entryIds": [a], "destFolder": drafts})).await;
-    assert_eq!(used(&srv, &alice, "alice").await, at_start, "a refused write stored nothing");
+    full(
+        &srv,
+        "copyObjects",
+        json!({"session": alice, "entryIds": [a], "destFolder": drafts}),
+    )
+    .await;
+    assert_eq!(
+        used(&srv, &alice, "alice").await,
+        at_start,
+        "a refused write stored nothing"
+    );
     assert_eq!(total(&srv, &alice, &inbox).await, 2);
     assert_eq!(total(&srv, &alice, &drafts).await, 0);
     let loaded = srv.ok("loadObject", json!({"session": alice, "entryId": a})).await;
     assert_eq!(loaded["attachments"].as_array().unwrap().len(), 1, "{loaded}");
 
     // Over quota, a user can still tidy up.
-    srv.ok("setReadFlags", json!({"session": alice, "entryIds": [a], "read": true})).await;
-    srv.ok("moveObjects", json!({"session": alice, "entryIds": [b], "destFolder": drafts})).await;
-    assert_eq!(used(&srv, &alice, "alice").await, at_start, "a move inside one store changes no usage");
-    srv.ok("saveObject", json!({"session": alice, "entryId": a, "deleteAttachments": [0]})).await;
+    srv.ok("setReadFlags", json!({"session": alice, "entryIds": [a], "read": true}))
+        .await;
+    srv.ok(
+        "moveObjects",
+        json!({"session": alice, "entryIds": [b], "destFolder": drafts}),
+    )
+    .await;
+    assert_eq!(
+        used(&srv, &alice, "alice").await,
+        at_start,
+        "a move inside one store changes no usage"
+    );
+    srv.ok(
+        "saveObject",
+        json!({"session": alice, "entryId": a, "deleteAttachments": [0]}),
+    )
+    .await;
     let after_shrink = used(&srv, &alice, "alice").await;
     assert!(after_shrink < at_start - ATTACHMENT as i64 + 100, "{after_shrink}");
-    srv.ok("deleteObjects", json!({"session": alice, "entryIds": [b], "hard": true})).await;
+    srv.ok(
+        "deleteObjects",
+        json!({"session": alice, "entryIds": [b], "hard": true}),
+    )
+    .await;
 
     // With room again, the same writes pass, up to the limit.
     srv.ok("saveObject", big_message(&alice, &inbox, "Größe drei")).await;
@@ -120,7 +156,9 @@ async fn each_write_path_refuses_at_the_hard_quota(db: Db) {
 /// Moving and copying into another user's full store is refused (that
 /// store's quota counts, not the mover's), and the message stays where it was.
 async fn moving_into_another_full_store_is_refused(db: Db) {
-    let Some(srv) = TestServer::start(db, "").await else { return };
+    let Some(srv) = TestServer::start(db, "").await else {
+        return;
+    };
     srv.add_user("alice", "alice-pw").await;
     srv.add_user("bob", "bob-pw").await;
     let alice = srv.logon("alice", "alice-pw").await;
@@ -136,8 +174,18 @@ async fn moving_into_another_full_store_is_refused(db: Db) {
     set_hard_quota(&srv, "bob", ATTACHMENT as i64).await;
     let alice_before = used(&srv, &alice, "alice").await;
 
-    full(&srv, "moveObjects", json!({"session": alice, "entryIds": [m], "destFolder": bob_inbox})).await;
-    full(&srv, "copyObjects", json!({"session": alice, "entryIds": [m], "destFolder": bob_inbox})).await;
+    full(
+        &srv,
+        "moveObjects",
+        json!({"session": alice, "entryIds": [m], "destFolder": bob_inbox}),
+    )
+    .await;
+    full(
+        &srv,
+        "copyObjects",
+        json!({"session": alice, "entryIds": [m], "destFolder": bob_inbox}),
+    )
+    .await;
     assert_eq!(total(&srv, &alice, &alice_inbox).await, 1);
     assert_eq!(total(&srv, &bob, &bob_inbox).await, 0);
     assert_eq!(used(&srv, &bob, "bob").await, 0);
@@ -145,7 +193,11 @@ async fn moving_into_another_full_store_is_refused(db: Db) {
 
     // With room, the move carries the size from one store to the other.
     set_hard_quota(&srv, "bob", 0).await;
-    srv.ok("moveObjects", json!({"session": alice, "entryIds": [m], "destFolder": bob_inbox})).await;
+    srv.ok(
+        "moveObjects",
+        json!({"session": alice, "entryIds": [m], "destFolder": bob_inbox}),
+    )
+    .await;
     assert_eq!(used(&srv, &bob, "bob").await, alice_before);
     assert_eq!(used(&srv, &alice, "alice").await, 0);
     srv.stop().await;
@@ -155,7 +207,9 @@ async fn moving_into_another_full_store_is_refused(db: Db) {
 /// grants more, and `public_store_quota` bounds what all of them put there.
 async fn public_store_has_a_quota_and_creating_needs_a_grant(db: Db) {
     let limit = 2 * ATTACHMENT + ATTACHMENT / 2;
-    let Some(srv) = TestServer::start(db, &format!("public_store_quota = {limit}")).await else { return };
+    let Some(srv) = TestServer::start(db, &format!("public_store_quota = {limit}")).await else {
+        return;
+    };
     srv.add_user("alice", "alice-pw").await;
     srv.add_user("admin", "admin-pw").await;
     let admin_id = srv.store.user_by_login("admin").await.unwrap().unwrap().id;
@@ -201,17 +255,16 @@ async fn public_store_has_a_quota_and_creating_needs_a_grant(db: Db) {
 }
 
 fn names(guid: &str, ids: std::ops::Range<i64>) -> Value {
-    Value::Array(
-        ids.map(|id| json!({"guid": guid, "id": id, "propType": 31}))
-            .collect(),
-    )
+    Value::Array(ids.map(|id| json!({"guid": guid, "id": id, "propType": 31})).collect())
 }
 
 /// A user may create only `named_props_per_day` new names a day; names
 /// that exist are still answered, other users keep their own allowance,
 /// and the reserve at the top of the table is kept for MAPI's own sets.
 async fn no_user_can_fill_the_named_property_table(db: Db) {
-    let Some(srv) = TestServer::start(db, "named_props_per_day = 5").await else { return };
+    let Some(srv) = TestServer::start(db, "named_props_per_day = 5").await else {
+        return;
+    };
     srv.add_user("alice", "alice-pw").await;
     srv.add_user("bob", "bob-pw").await;
     let alice = srv.logon("alice", "alice-pw").await;
@@ -229,7 +282,10 @@ async fn no_user_can_fill_the_named_property_table(db: Db) {
         )
         .await;
     let message = s(&v["error"]["message"]);
-    assert!(message.contains("24 hours") && message.contains("named_props_per_day"), "{message}");
+    assert!(
+        message.contains("24 hours") && message.contains("named_props_per_day"),
+        "{message}"
+    );
     srv.fails(
         "getIdsFromNames",
         json!({"session": alice, "names": names(guid, 1000..1256)}),
@@ -272,14 +328,20 @@ async fn no_user_can_fill_the_named_property_table(db: Db) {
             json!({"session": bob, "names": [{"guid": APPOINTMENT, "id": 0x820D, "propType": 64}]}),
         )
         .await;
-    assert_eq!(tags["tags"], json!([format!("0x{:04X}0040", 0xFFFE - 1024 + 1)]), "{tags}");
+    assert_eq!(
+        tags["tags"],
+        json!([format!("0x{:04X}0040", 0xFFFE - 1024 + 1)]),
+        "{tags}"
+    );
     srv.stop().await;
 }
 
 /// A database failure reaches the client as a sentence without the
 /// driver's text (here: a table that is gone).
 async fn database_errors_do_not_reach_the_client(db: Db) {
-    let Some(srv) = TestServer::start(db, "").await else { return };
+    let Some(srv) = TestServer::start(db, "").await else {
+        return;
+    };
     srv.add_user("alice", "alice-pw").await;
     let alice = srv.logon("alice", "alice-pw").await;
     {
@@ -309,7 +371,9 @@ async fn blob_file_errors_do_not_reach_the_client(db: Db) {
     if db != Db::Sqlite {
         return; // The harness keeps blobs in files only with SQLite.
     }
-    let Some(srv) = TestServer::start(db, "attachment_inline_max = 0").await else { return };
+    let Some(srv) = TestServer::start(db, "attachment_inline_max = 0").await else {
+        return;
+    };
     srv.add_user("alice", "alice-pw").await;
     let alice = srv.logon("alice", "alice-pw").await;
     let inbox = s(&srv.store_of(&alice).await["inbox"]);
@@ -325,7 +389,12 @@ async fn blob_file_errors_do_not_reach_the_client(db: Db) {
         .await;
     let message = s(&v["error"]["message"]);
     assert!(message.contains("administrator's log"), "{message}");
-    for detail in [blobs.display().to_string().as_str(), "blobs", "No such file", "os error"] {
+    for detail in [
+        blobs.display().to_string().as_str(),
+        "blobs",
+        "No such file",
+        "os error",
+    ] {
         assert!(!message.contains(detail), "{detail:?} reached the client: {message}");
     }
     srv.stop().await;

@@ -10,7 +10,9 @@ mod common;
 use common::Db;
 use okapi::error::StoreError;
 use okapi::props::{PR_SUBJECT, PropMap, PropValue};
-use okapi::store::{BlobLocation, DeliveryTarget, HardQuota, MessageData, NewAttachmentData, NewUser, Role, Store, StoreOptions};
+use okapi::store::{
+    BlobLocation, DeliveryTarget, HardQuota, MessageData, NewAttachmentData, NewUser, Role, Store, StoreOptions,
+};
 
 struct Opened {
     store: Store,
@@ -171,7 +173,11 @@ async fn blobs_are_single_instance(db: Db, in_files: bool) {
         .create_message(inbox, Some(uid), &with_attachment("b", &data), HardQuota::NONE)
         .await
         .unwrap();
-    let copy = o.store.copy_messages(&[a], inbox, Some(uid), HardQuota::NONE).await.unwrap()[0];
+    let copy = o
+        .store
+        .copy_messages(&[a], inbox, Some(uid), HardQuota::NONE)
+        .await
+        .unwrap()[0];
     let hash = o.store.attachments_of(a).await.unwrap()[0].blob_hash.clone().unwrap();
     let file = o
         .dir

@@ -118,12 +118,14 @@ impl Store {
         let next = max.map_or(FIRST, |m| m + 1);
         if next > LAST {
             return Err(StoreError::Limit(
-                "the named-property table is full (32767 names); no new named properties can be created"
-                    .into(),
+                "the named-property table is full (32767 names); no new named properties can be created".into(),
             ));
         }
         if next > LAST - RESERVE && !name.may_use_reserve() {
-            tracing::warn!(next_id = next, "named-property table full but for the reserve of MAPI's own property sets");
+            tracing::warn!(
+                next_id = next,
+                "named-property table full but for the reserve of MAPI's own property sets"
+            );
             return Err(StoreError::Limit(
                 "the named-property table is full but for the room kept for MAPI's own calendar, contact \
                  and task properties; no new names of other property sets can be created (tell the \
@@ -131,16 +133,18 @@ impl Store {
                     .into(),
             ));
         }
-        sqlx::query("INSERT INTO named_props (id, guid, kind, lid, name, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(next)
-            .bind(&guid)
-            .bind(kind)
-            .bind(lid)
-            .bind(&text)
-            .bind(creator.user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO named_props (id, guid, kind, lid, name, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(next)
+        .bind(&guid)
+        .bind(kind)
+        .bind(lid)
+        .bind(&text)
+        .bind(creator.user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(next as u16)
     }
