@@ -225,11 +225,10 @@ pub enum StoreError {
 /// What a client hears when the database or the blob files failed it: the
 /// detail (a table, a path, an SQL message) is the administrator's, so it
 /// goes to the log only and never to a client that may be anyone.
-pub(crate) const STORE_UNAVAILABLE: &str =
-    "the database is not answering; the administrator's log has details; try again shortly";
+const STORE_UNAVAILABLE: &str = "the database is not answering; the administrator's log has details; try again shortly";
 
 /// What a client hears when the store failed in a way retrying will not mend.
-pub(crate) const STORE_FAILED: &str =
+const STORE_FAILED: &str =
     "the server could not complete the request because its storage failed; the administrator's log has details";
 
 impl From<StoreError> for ApiError {

@@ -5,7 +5,7 @@
 //! shrinking stay possible; the public store has a quota of its own and only
 //! administrators' grants let users create there; no user can fill the
 //! named-property table; and a failing database or blob file does not tell
-//! the client its details.
+//! the client its details (nor `/health` anyone who asks).
 
 // A test fails by panicking, helpers included.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -400,7 +400,38 @@ async fn blob_file_errors_do_not_reach_the_client(db: Db) {
     srv.stop().await;
 }
 
+/// With the database gone, `/health` (which anyone may ask) says only
+/// `unavailable`, and an operation gets a sentence without the driver's text.
+async fn health_and_operations_say_only_unavailable(db: Db) {
+    let Some(srv) = TestServer::start(db, "").await else {
+        return;
+    };
+    srv.add_user("alice", "alice-pw").await;
+    let alice = srv.logon("alice", "alice-pw").await;
+    let health = format!("{}/health", srv.base);
+    let r = reqwest::get(&health).await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.text().await.unwrap()),
+        (200, "ok\n".to_string())
+    );
+
+    srv.store.close().await;
+    let r = reqwest::get(&health).await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.text().await.unwrap()),
+        (503, "unavailable\n".to_string())
+    );
+    let v = srv
+        .fails("getStore", json!({"session": alice}), "MAPI_E_NETWORK_ERROR")
+        .await;
+    let message = s(&v["error"]["message"]);
+    assert!(message.contains("administrator's log"), "{message}");
+    assert!(!message.to_lowercase().contains("pool"), "{message}");
+    srv.stop().await;
+}
+
 on_both_backends!(
+    health_and_operations_say_only_unavailable,
     each_write_path_refuses_at_the_hard_quota,
     moving_into_another_full_store_is_refused,
     public_store_has_a_quota_and_creating_needs_a_grant,

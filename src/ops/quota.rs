@@ -18,7 +18,7 @@ pub(crate) fn user_hard_limit(cfg: &Config, own: Option<i64>) -> i64 {
 
 /// The hard quota of a store, read from its owner and the configuration in
 /// force now (a reload applies to the next write).
-pub(crate) async fn hard_quota(state: &State, store: &StoreRow) -> Result<HardQuota, ApiError> {
+async fn hard_quota(state: &State, store: &StoreRow) -> Result<HardQuota, ApiError> {
     let cfg = state.config();
     let bytes = match store.owner_id {
         Some(owner) => user_hard_limit(&cfg, state.store.user_by_id(owner).await?.quota_hard),
@@ -27,7 +27,7 @@ pub(crate) async fn hard_quota(state: &State, store: &StoreRow) -> Result<HardQu
     Ok(HardQuota::new(bytes))
 }
 
-/// The hard quota of the store a folder belongs to.
+/// The hard quota of the store with this id.
 pub(crate) async fn hard_quota_of_store(state: &State, store_id: i64) -> Result<HardQuota, ApiError> {
     let store = state.store.store_by_id(store_id).await?;
     hard_quota(state, &store).await
