@@ -386,8 +386,69 @@ async fn failed_group_stores_nothing(db: Db) {
     close(o).await;
 }
 
+/// Takes a database back to schema version 2 (as an okapi before issue 11
+/// left it) with the public root's default grant set to `rights`.
+async fn back_to_version_2(db: Db, url: &str, root: i64, rights: i64) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(url).await.unwrap();
+    let drop_index = match db {
+        Db::Sqlite => "DROP INDEX named_props_creator",
+        Db::MySql => "DROP INDEX named_props_creator ON named_props",
+    };
+    for sql in [
+        "DELETE FROM okapi_schema WHERE version = 3",
+        drop_index,
+        "ALTER TABLE named_props DROP COLUMN created_by",
+        "ALTER TABLE named_props DROP COLUMN created_at",
+    ] {
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    }
+    sqlx::query("UPDATE acls SET rights = ? WHERE folder_id = ? AND member_kind = 'default'")
+        .bind(rights)
+        .bind(root)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+}
+
+/// Migration 3 takes the right to create away from everyone on the public
+/// store's top level where okapi had granted it at first start (0x49B), and
+/// leaves a grant an administrator chose alone.
+async fn migration_3_narrows_the_public_root_only_where_okapi_set_it(db: Db) {
+    let Some(o) = open(db, false).await else { return };
+    let opts = StoreOptions {
+        url: o.url.clone(),
+        password: None,
+        blobs: BlobLocation::Database,
+        inline_blob_max: 0,
+        acquire_timeout: std::time::Duration::from_secs(5),
+    };
+    let root = o.store.public_store().await.unwrap().root_folder_id;
+    let default_rights = |acl: Vec<okapi::store::AclEntry>| {
+        acl.into_iter()
+            .find(|e| e.kind == okapi::store::MemberKind::Default)
+            .map(|e| e.rights)
+    };
+    assert_eq!(default_rights(o.store.acl_of(root).await.unwrap()), Some(0x401));
+
+    back_to_version_2(db, &o.url, root, 0x49B).await;
+    let again = Store::open(&opts).await.unwrap();
+    assert_eq!(default_rights(again.acl_of(root).await.unwrap()), Some(0x401));
+    again.close().await;
+
+    let chosen = 0x49B | 0x40;
+    back_to_version_2(db, &o.url, root, chosen).await;
+    let again = Store::open(&opts).await.unwrap();
+    assert_eq!(default_rights(again.acl_of(root).await.unwrap()), Some(chosen));
+    again.close().await;
+    close(o).await;
+}
+
 on_both_backends!(
     newer_schema_is_refused,
+    migration_3_narrows_the_public_root_only_where_okapi_set_it,
     new_users_get_standard_folders,
     blobs_in_database,
     blobs_in_files,
