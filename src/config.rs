@@ -810,8 +810,8 @@ static KEYS: &[KeyDef] = &[
         "New named properties (getIdsFromNames) one user may create in any 24 hours. All \
          users share one table of 32,767 names, so this keeps one user from filling it; \
          names that exist already are always answered, and the last 1,024 ids are kept for \
-         the property sets MAPI defines (calendar, contacts, tasks, notes) whatever users \
-         did. A refused request gets MAPI_E_TOO_BIG with a sentence. 0 means no limit.",
+         the property sets MAPI defines (calendar, contacts, tasks, notes) and okapi's own \
+         names, whatever users did. A refused request gets MAPI_E_TOO_BIG with a sentence. 0 means no limit.",
     ),
     key!(
         tls_cert_file,

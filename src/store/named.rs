@@ -6,8 +6,9 @@
 //! Every user shares the table, so its room is shared fairly: each user may
 //! create so many new names a day (`named_props_per_day`, counted here from
 //! who created each row and when), and the top [`RESERVE`] ids are kept for
-//! the property sets MAPI itself defines (calendar, contacts, tasks, notes),
-//! so that the web app and MAPI clients can always name those.
+//! the property sets MAPI itself defines (calendar, contacts, tasks, notes)
+//! and okapi's own names, so that the web app and MAPI clients can always
+//! name those.
 
 use super::{Result, Store};
 use crate::error::StoreError;
@@ -36,6 +37,13 @@ const MAPI_PROPERTY_SETS: &[&str] = &[
     "6ed8da90-450b-101b-98da-00aa003f1305",
 ];
 
+/// PS_PUBLIC_STRINGS, where okapi's own string names live.
+const PS_PUBLIC_STRINGS: &str = "00020329-0000-0000-c000-000000000046";
+
+/// okapi's own string names in PS_PUBLIC_STRINGS (the web app's, in
+/// `webapp/js/pim-props.js`), which the reserve is kept for too.
+const OKAPI_NAMES: &[&str] = &["urn:okapi:rrule"];
+
 /// A property name: a GUID and either a numeric id (kind 0) or a string (kind 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PropName {
@@ -47,11 +55,13 @@ pub enum PropName {
 
 impl PropName {
     /// Whether the reserve may hold this name: a numeric id in a property
-    /// set MAPI defines.
+    /// set MAPI defines, or one of okapi's own string names.
     fn may_use_reserve(&self) -> bool {
         match self {
             PropName::Id(guid, _) => MAPI_PROPERTY_SETS.contains(&guid.to_lowercase().as_str()),
-            PropName::Name(..) => false,
+            PropName::Name(guid, name) => {
+                guid.eq_ignore_ascii_case(PS_PUBLIC_STRINGS) && OKAPI_NAMES.contains(&name.as_str())
+            }
         }
     }
 }
@@ -163,5 +173,20 @@ impl Store {
                 PropName::Name(g, n)
             }
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reserve_is_for_mapi_sets_and_okapis_own_names() {
+        let appointment = "00062002-0000-0000-C000-000000000046";
+        assert!(PropName::Id(appointment.into(), 0x820D).may_use_reserve());
+        assert!(PropName::Name(PS_PUBLIC_STRINGS.to_uppercase(), "urn:okapi:rrule".into()).may_use_reserve());
+        assert!(!PropName::Name(PS_PUBLIC_STRINGS.into(), "urn:okapi:anything".into()).may_use_reserve());
+        assert!(!PropName::Name(appointment.into(), "Straße".into()).may_use_reserve());
+        assert!(!PropName::Id("12345678-9abc-def0-1234-56789abcdef0".into(), 1).may_use_reserve());
     }
 }
