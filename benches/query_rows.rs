@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use okapi::config::Config;
 use okapi::ops::State;
 use okapi::props::*;
-use okapi::store::{MessageData, NewUser, Role, SortSpec, Store, TableQuery};
+use okapi::store::{HardQuota, MessageData, NewUser, Role, SortSpec, Store, TableQuery};
 use serde_json::{Value, json};
 
 type BenchResult<T> = Result<T, Box<dyn Error>>;
@@ -261,7 +261,9 @@ async fn measure(name: &'static str, bench: &Bench, iterations: usize) -> BenchR
         // message, as delivery does; that also shows why the large one does not.
         let how = if i == 0 {
             for _ in 0..size {
-                store.create_message(folder, Some(user), &msgs.message()).await?;
+                store
+                    .create_message(folder, Some(user), &msgs.message(), HardQuota::NONE)
+                    .await?;
             }
             "create_message, 1 transaction each"
         } else {
@@ -269,7 +271,9 @@ async fn measure(name: &'static str, bench: &Bench, iterations: usize) -> BenchR
             while left > 0 {
                 let n = left.min(BATCH);
                 let batch: Vec<MessageData> = (0..n).map(|_| msgs.message()).collect();
-                store.create_messages_bulk(folder, Some(user), &batch).await?;
+                store
+                    .create_messages_bulk(folder, Some(user), &batch, HardQuota::NONE)
+                    .await?;
                 left -= n;
             }
             "create_messages_bulk, 5,000 per transaction"

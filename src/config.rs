@@ -105,6 +105,10 @@ pub struct Config {
     pub quota_soft: u64,
     /// Default store size (bytes) above which delivery is refused; 0 means no limit.
     pub quota_hard: u64,
+    /// Hard limit (bytes) of the public store; 0 means no limit.
+    pub public_store_quota: u64,
+    /// New named properties one user may create in 24 hours; 0 means no limit.
+    pub named_props_per_day: usize,
     /// PEM certificate chain for the TLS listeners.
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key for the TLS listeners.
@@ -851,8 +855,31 @@ static KEYS: &[KeyDef] = &[
         LIMITS,
         "0",
         Kind::Size { nonzero: false },
-        "Default store size above which delivery to the user is refused (552 5.2.2 to the \
-         MTA). 0 means no limit.",
+        "Default store size at which delivery to the user is refused (552 5.2.2 to the \
+         MTA), and above which no write may take the store: creating, copying or moving a \
+         message into it, or growing one, is answered MAPI_E_STORE_FULL. Deleting, marking \
+         read and shrinking stay possible. 0 means no limit.",
+    ),
+    key!(
+        public_store_quota,
+        LIMITS,
+        "0",
+        Kind::Size { nonzero: false },
+        "Hard limit of the public store: no write may take it above this size \
+         (MAPI_E_STORE_FULL), as quota_hard does for a user's store. Who may create in the \
+         public store at all is up to its folders' permissions; by default users may only \
+         read there, and an administrator grants the right to create. 0 means no limit.",
+    ),
+    key!(
+        named_props_per_day,
+        LIMITS,
+        "1000",
+        Kind::Integer { min: 0, max: 32_767 },
+        "New named properties (getIdsFromNames) one user may create in any 24 hours. All \
+         users share one table of 32,767 names, so this keeps one user from filling it; \
+         names that exist already are always answered, and the last 1,024 ids are kept for \
+         the property sets MAPI defines (calendar, contacts, tasks, notes) and okapi's own \
+         names, whatever users did. A refused request gets MAPI_E_TOO_BIG with a sentence. 0 means no limit.",
     ),
     key!(
         tls_cert_file,
@@ -1394,6 +1421,8 @@ impl Config {
             quota_warn: 0,
             quota_soft: 0,
             quota_hard: 0,
+            public_store_quota: 0,
+            named_props_per_day: 0,
             tls_cert_file: None,
             tls_key_file: None,
             tls_min_protocol: TlsVersion::default(),

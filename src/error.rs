@@ -33,7 +33,7 @@ pub enum MapiCode {
     SyncStateInvalid,
     /// 0x80040305: the request body could not be parsed.
     Corrupt,
-    /// 0x8004011D: the store's quota does not allow this.
+    /// 0x8004060C: the store's hard quota does not allow this write.
     QuotaExceeded,
     /// 0x80070005: the caller lacks the rights for this.
     NoAccess,
@@ -73,10 +73,10 @@ impl MapiCode {
             MapiCode::NetworkError => 0x8004_0115,
             MapiCode::InvalidType => 0x8004_0116,
             MapiCode::TooBig => 0x8004_0117,
-            MapiCode::QuotaExceeded => 0x8004_011D,
             MapiCode::Collision => 0x8004_0301,
             MapiCode::Corrupt => 0x8004_0305,
             MapiCode::SyncStateInvalid => 0x8004_0604,
+            MapiCode::QuotaExceeded => 0x8004_060C,
             MapiCode::NoAccess => 0x8007_0005,
             MapiCode::InvalidParameter => 0x8007_0057,
             MapiCode::LogonThrottled => 0x8004_01F0,
@@ -212,9 +212,22 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("corrupt data in the store: {0}")]
     Corrupt(String),
-    /// A limit of the store was reached (named properties, quota).
+    /// A limit of the store was reached (named properties).
     #[error("{0}")]
     Limit(String),
+    /// A write would take its store past the hard quota; nothing was written.
+    #[error(
+        "the store is full: it holds {used} bytes of its {hard}-byte quota and this would add {growth} more; \
+         delete or archive items (emptying Deleted Items counts), or ask the administrator for a larger quota"
+    )]
+    StoreFull {
+        /// Bytes the store holds.
+        used: i64,
+        /// Its hard limit.
+        hard: i64,
+        /// Bytes the write would have added.
+        growth: i64,
+    },
     /// An argument was not acceptable.
     #[error("{0}")]
     Invalid(String),
@@ -224,30 +237,75 @@ pub enum StoreError {
     GroupCommit(String),
 }
 
+/// What a client hears when the database or the blob files failed it: the
+/// detail (a table, a path, an SQL message) is the administrator's, so it
+/// goes to the log only and never to a client that may be anyone.
+const STORE_UNAVAILABLE: &str = "the database is not answering; the administrator's log has details; try again shortly";
+
+/// What a client hears when the store failed in a way retrying will not mend.
+const STORE_FAILED: &str =
+    "the server could not complete the request because its storage failed; the administrator's log has details";
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match &e {
             StoreError::Database(sqlx::Error::PoolTimedOut)
             | StoreError::Database(sqlx::Error::Io(_))
-            | StoreError::Database(sqlx::Error::PoolClosed) => ApiError::new(
-                MapiCode::NetworkError,
-                format!("the database did not answer ({e}); try again shortly"),
-            ),
+            | StoreError::Database(sqlx::Error::PoolClosed) => {
+                tracing::warn!(error = %e, "database not answering");
+                ApiError::new(MapiCode::NetworkError, STORE_UNAVAILABLE)
+            }
             StoreError::Database(_)
             | StoreError::BlobIo { .. }
             | StoreError::SchemaTooNew { .. }
-            | StoreError::GroupCommit(_) => {
+            | StoreError::GroupCommit(_)
+            | StoreError::Corrupt(_) => {
                 tracing::error!(error = %e, "store failure");
-                ApiError::new(
-                    MapiCode::CallFailed,
-                    format!("the server could not complete the request: {e}"),
-                )
+                ApiError::new(MapiCode::CallFailed, STORE_FAILED)
             }
             StoreError::NotFound(_) => ApiError::not_found(e.to_string()),
             StoreError::Collision(_) => ApiError::new(MapiCode::Collision, e.to_string()),
-            StoreError::Corrupt(_) => ApiError::new(MapiCode::CallFailed, e.to_string()),
             StoreError::Limit(_) => ApiError::new(MapiCode::TooBig, e.to_string()),
+            StoreError::StoreFull { .. } => ApiError::new(MapiCode::QuotaExceeded, e.to_string()),
             StoreError::Invalid(_) => ApiError::invalid(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Database and file-system details stay in the log: the client gets a
+    /// sentence that names neither the path nor the driver's message.
+    #[test]
+    fn store_failures_reach_clients_without_their_detail() {
+        let failures = [
+            StoreError::Database(sqlx::Error::Protocol(
+                "table okapi.secret_table is marked as crashed".into(),
+            )),
+            StoreError::Database(sqlx::Error::PoolTimedOut),
+            StoreError::BlobIo {
+                path: "/var/lib/okapi/blobs/ab/cdef".into(),
+                source: std::io::Error::other("Permission denied"),
+            },
+            StoreError::Corrupt("bag of message 17 at byte 3".into()),
+            StoreError::GroupCommit("disk I/O error in /var/lib/okapi/okapi.db".into()),
+        ];
+        for failure in failures {
+            let detail = failure.to_string();
+            let api = ApiError::from(failure);
+            for secret in [
+                "secret_table",
+                "/var/lib/okapi",
+                "Permission",
+                "byte 3",
+                "disk I/O",
+                "pool",
+            ] {
+                assert!(!api.message.contains(secret), "{detail:?} reached the client as {api}");
+            }
+            assert!(api.message.contains("administrator's log"), "{api}");
         }
     }
 }

@@ -820,9 +820,10 @@ async fn removing_a_grant(db: Db) {
     w.srv.stop().await;
 }
 
-/// The public store: getStore(user=public) gives its root; a folder alice
-/// creates there is hers (she holds every right on it), and bob may see it
-/// but not rename, delete or re-permission it until she grants him that.
+/// The public store: getStore(user=public) gives its root, where users may
+/// only read until an administrator grants more; a folder alice creates
+/// there is hers (she holds every right on it), and bob may see it but not
+/// rename, delete or re-permission it until she grants him that.
 async fn public_store(db: Db) {
     let Some(w) = World::new(db).await else { return };
     let st = w
@@ -837,6 +838,28 @@ async fn public_store(db: Db) {
         public_root.as_str()
     );
 
+    w.bob_refused("createFolder", json!({"parent": public_root, "name": "Bob's corner"}))
+        .await;
+    w.bob_refused(
+        "saveObject",
+        json!({"folder": public_root, "props": {"PR_SUBJECT": "spam"}}),
+    )
+    .await;
+    w.srv.add_user("admin", "admin-pw").await;
+    let admin_id = w.srv.store.user_by_login("admin").await.unwrap().unwrap().id;
+    let up = okapi::store::UserUpdate {
+        is_admin: Some(true),
+        ..Default::default()
+    };
+    w.srv.store.update_user(admin_id, &up).await.unwrap();
+    let admin = w.srv.logon("admin", "admin-pw").await;
+    w.srv
+        .ok(
+            "setPermissions",
+            json!({"session": admin, "folder": public_root,
+                   "permissions": [{"member": "alice", "rights": rights::READ | rights::CREATE_SUBFOLDER | rights::FOLDER_VISIBLE}]}),
+        )
+        .await;
     let folder = s(&w
         .srv
         .ok(

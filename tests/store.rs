@@ -10,7 +10,9 @@ mod common;
 use common::Db;
 use okapi::error::StoreError;
 use okapi::props::{PR_SUBJECT, PropMap, PropValue};
-use okapi::store::{BlobLocation, DeliveryTarget, MessageData, NewAttachmentData, NewUser, Role, Store, StoreOptions};
+use okapi::store::{
+    BlobLocation, DeliveryTarget, HardQuota, MessageData, NewAttachmentData, NewUser, Role, Store, StoreOptions,
+};
 
 struct Opened {
     store: Store,
@@ -163,15 +165,19 @@ async fn blobs_are_single_instance(db: Db, in_files: bool) {
     let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
     let a = o
         .store
-        .create_message(inbox, Some(uid), &with_attachment("a", &data))
+        .create_message(inbox, Some(uid), &with_attachment("a", &data), HardQuota::NONE)
         .await
         .unwrap();
     let b = o
         .store
-        .create_message(inbox, Some(uid), &with_attachment("b", &data))
+        .create_message(inbox, Some(uid), &with_attachment("b", &data), HardQuota::NONE)
         .await
         .unwrap();
-    let copy = o.store.copy_messages(&[a], inbox, Some(uid)).await.unwrap()[0];
+    let copy = o
+        .store
+        .copy_messages(&[a], inbox, Some(uid), HardQuota::NONE)
+        .await
+        .unwrap()[0];
     let hash = o.store.attachments_of(a).await.unwrap()[0].blob_hash.clone().unwrap();
     let file = o
         .dir
@@ -227,7 +233,7 @@ async fn small_blobs_stay_in_database(db: Db) {
         let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
         let id = o
             .store
-            .create_message(inbox, Some(uid), &with_attachment("s", &data))
+            .create_message(inbox, Some(uid), &with_attachment("s", &data), HardQuota::NONE)
             .await
             .unwrap();
         let hash = o.store.attachments_of(id).await.unwrap()[0].blob_hash.clone().unwrap();
@@ -380,8 +386,69 @@ async fn failed_group_stores_nothing(db: Db) {
     close(o).await;
 }
 
+/// Takes a database back to schema version 3 (as an okapi before the fair-shares
+/// migration left it) with the public root's default grant set to `rights`.
+async fn back_to_version_3(db: Db, url: &str, root: i64, rights: i64) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(url).await.unwrap();
+    let drop_index = match db {
+        Db::Sqlite => "DROP INDEX named_props_creator",
+        Db::MySql => "DROP INDEX named_props_creator ON named_props",
+    };
+    for sql in [
+        "DELETE FROM okapi_schema WHERE version = 4",
+        drop_index,
+        "ALTER TABLE named_props DROP COLUMN created_by",
+        "ALTER TABLE named_props DROP COLUMN created_at",
+    ] {
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    }
+    sqlx::query("UPDATE acls SET rights = ? WHERE folder_id = ? AND member_kind = 'default'")
+        .bind(rights)
+        .bind(root)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+}
+
+/// Migration 4 takes the right to create away from everyone on the public
+/// store's top level where okapi had granted it at first start (0x49B), and
+/// leaves a grant an administrator chose alone.
+async fn migration_4_narrows_the_public_root_only_where_okapi_set_it(db: Db) {
+    let Some(o) = open(db, false).await else { return };
+    let opts = StoreOptions {
+        url: o.url.clone(),
+        password: None,
+        blobs: BlobLocation::Database,
+        inline_blob_max: 0,
+        acquire_timeout: std::time::Duration::from_secs(5),
+    };
+    let root = o.store.public_store().await.unwrap().root_folder_id;
+    let default_rights = |acl: Vec<okapi::store::AclEntry>| {
+        acl.into_iter()
+            .find(|e| e.kind == okapi::store::MemberKind::Default)
+            .map(|e| e.rights)
+    };
+    assert_eq!(default_rights(o.store.acl_of(root).await.unwrap()), Some(0x401));
+
+    back_to_version_3(db, &o.url, root, 0x49B).await;
+    let again = Store::open(&opts).await.unwrap();
+    assert_eq!(default_rights(again.acl_of(root).await.unwrap()), Some(0x401));
+    again.close().await;
+
+    let chosen = 0x49B | 0x40;
+    back_to_version_3(db, &o.url, root, chosen).await;
+    let again = Store::open(&opts).await.unwrap();
+    assert_eq!(default_rights(again.acl_of(root).await.unwrap()), Some(chosen));
+    again.close().await;
+    close(o).await;
+}
+
 on_both_backends!(
     newer_schema_is_refused,
+    migration_4_narrows_the_public_root_only_where_okapi_set_it,
     new_users_get_standard_folders,
     blobs_in_database,
     blobs_in_files,

@@ -176,7 +176,7 @@ async fn fill_big_folder(srv: &TestServer, login: &str, count: usize) -> Duratio
             })
             .collect();
         srv.store
-            .create_messages_bulk(folder, Some(user), &batch)
+            .create_messages_bulk(folder, Some(user), &batch, okapi::store::HardQuota::NONE)
             .await
             .unwrap();
         done += n;

@@ -25,9 +25,10 @@ use lmtp::{BoxFuture, Envelope, Mailbox, Outcome, RcptCheck};
 use crate::error::StoreError;
 use crate::ops::State;
 use crate::ops::notify::{EventKind, publish};
+use crate::ops::quota::user_hard_limit;
 use crate::panics;
 use crate::props::now_micros;
-use crate::store::{DeliveryRecipient, DeliveryTarget, OofSettings, Role, UserRow};
+use crate::store::{DeliveryRecipient, DeliveryTarget, HardQuota, OofSettings, Role, UserRow};
 
 /// Delivers into the store.
 pub struct StoreMailbox {
@@ -40,10 +41,12 @@ impl StoreMailbox {
         StoreMailbox { state }
     }
 
-    /// Whether the user is at or over the hard quota.
+    /// Whether the user's store is full, by the rule every write follows
+    /// (the message's size is not known yet at RCPT: a full store takes
+    /// nothing more; one byte below the limit takes this message).
     fn over_hard_quota(&self, r: &DeliveryRecipient) -> bool {
-        let hard = r.quota_hard.unwrap_or(self.state.config().quota_hard as i64);
-        hard > 0 && r.store_size >= hard
+        let hard = user_hard_limit(&self.state.config(), r.quota_hard);
+        HardQuota::new(hard).is_full(r.store_size)
     }
 }
 

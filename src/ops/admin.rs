@@ -10,7 +10,8 @@ use crate::error::ApiError;
 use crate::ops::Ctx;
 use crate::ops::access::{own_or_admin, require_admin};
 use crate::ops::logon::password_error;
-use crate::store::{NewUser, UserRow, UserUpdate};
+use crate::ops::quota::user_hard_limit;
+use crate::store::{HardQuota, NewUser, UserRow, UserUpdate};
 
 async fn user(ctx: &Ctx, login: &str) -> Result<UserRow, ApiError> {
     ctx.store()
@@ -224,8 +225,8 @@ pub(crate) async fn quota_info(ctx: &Ctx, u: &UserRow) -> Result<QuotaInfo, ApiE
     let used = ctx.store().store_of_user(u.id).await?.size_bytes;
     let warn = u.quota_warn.unwrap_or(cfg.quota_warn as i64);
     let soft = u.quota_soft.unwrap_or(cfg.quota_soft as i64);
-    let hard = u.quota_hard.unwrap_or(cfg.quota_hard as i64);
-    let over = |limit: i64| limit > 0 && used >= limit;
+    let hard = user_hard_limit(&cfg, u.quota_hard);
+    let over = |limit: i64| HardQuota::new(limit).is_full(used);
     let state = if over(hard) {
         "hard"
     } else if over(soft) {

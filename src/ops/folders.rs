@@ -7,7 +7,7 @@ use crate::error::{ApiError, MapiCode};
 use crate::ops::Ctx;
 use crate::ops::access::{denied, folder_rights, require_folder, visible};
 use crate::ops::notify::{EventKind, publish};
-use crate::store::{AclEntry, FolderRow, MemberKind, Role, rights};
+use crate::store::{AclEntry, FolderRow, HardQuota, MemberKind, Role, rights};
 
 fn folder_row(f: &FolderRow, depth: i32) -> FolderRow2 {
     FolderRow2 {
@@ -182,7 +182,8 @@ pub(super) async fn empty_folder(ctx: &Ctx, req: FolderDeleteRequest) -> Result<
     };
     match target {
         Some(d) => {
-            store.move_messages(&messages, d).await?;
+            // Deleted Items is in the same store: the move changes no size.
+            store.move_messages(&messages, d, HardQuota::NONE).await?;
             for sub in subfolders {
                 if sub.role.is_none() {
                     store

@@ -8,7 +8,7 @@ use crate::ops::access::{own_or_admin, require_admin};
 use crate::ops::admin::quota_info;
 use crate::ops::{Ctx, Peer};
 use crate::props::{PR_INTERNET_MESSAGE_ID, PR_SENT_REPRESENTING_EMAIL_ADDRESS, PropValue, format_time, parse_time};
-use crate::store::{MessageData, OofSettings, Role, UserRow};
+use crate::store::{HardQuota, MessageData, OofSettings, Role, UserRow};
 
 /// The addresses a user may put in From: their own and those granted.
 pub(crate) async fn allowed_senders(ctx: &Ctx, user: &UserRow) -> Result<Vec<String>, ApiError> {
@@ -74,13 +74,15 @@ pub(super) async fn submit_message(ctx: &Ctx, req: SubmitMessageRequest) -> Resu
             let fresh = crate::spooler::mime_out::new_message_id(&host);
             let mut data = MessageData::default();
             data.props.insert(PR_INTERNET_MESSAGE_ID, PropValue::Str(fresh.clone()));
-            store.update_message(id, &data).await?;
+            // A Message-ID of a few bytes; the quota was checked above.
+            store.update_message(id, &data, HardQuota::NONE).await?;
             fresh
         }
     };
     let outbox = store.folder_by_role(own.id, Role::Outbox).await?;
     if folder != outbox.id {
-        store.move_messages(&[id], outbox.id).await?;
+        // The Outbox is in the sender's own store: the move changes no size.
+        store.move_messages(&[id], outbox.id, HardQuota::NONE).await?;
     }
     store.enqueue(id, s.user_id, &from, &recipients).await?;
     ctx.state.spooler_wake.notify_one();

@@ -7,9 +7,10 @@ use crate::error::ApiError;
 use crate::ops::Ctx;
 use crate::ops::access::{denied, folder_rights, may_delete, may_edit, require_folder};
 use crate::ops::notify::{EventKind, publish};
+use crate::ops::quota::hard_quota_of_store;
 use crate::ops::session::Session;
 use crate::props::PropTag;
-use crate::store::{FolderRow, MessageData, NewAttachmentData, RecipientRow, Role, Store, rights};
+use crate::store::{FolderRow, HardQuota, MessageData, NewAttachmentData, RecipientRow, Role, Store, rights};
 
 /// Resolves a message id to its folder, the session's rights there, and
 /// whether the session created it.
@@ -118,7 +119,8 @@ pub(super) async fn save_object(ctx: &Ctx, req: SaveObjectRequest) -> Result<Ent
             if !may_edit(r, own) {
                 return Err(denied(&f, "change items"));
             }
-            store.update_message(id, &data).await?;
+            let quota = hard_quota_of_store(&ctx.state, f.store_id).await?;
+            store.update_message(id, &data, quota).await?;
             publish(&ctx.state, EventKind::ObjectModified, &f, Some(id), None).await;
             Ok(EntryIdResponse {
                 entry_id: message_eid(id),
@@ -130,7 +132,8 @@ pub(super) async fn save_object(ctx: &Ctx, req: SaveObjectRequest) -> Result<Ent
             if !data.delete_attachments.is_empty() {
                 return Err(ApiError::invalid("deleteAttachments makes no sense for a new message"));
             }
-            let id = store.create_message(folder, Some(s.user_id), &data).await?;
+            let quota = hard_quota_of_store(&ctx.state, f.store_id).await?;
+            let id = store.create_message(folder, Some(s.user_id), &data, quota).await?;
             publish(&ctx.state, EventKind::ObjectCreated, &f, Some(id), None).await;
             Ok(EntryIdResponse {
                 entry_id: message_eid(id),
@@ -226,7 +229,8 @@ pub(super) async fn delete_objects(ctx: &Ctx, req: DeleteObjectsRequest) -> Resu
         };
         match deleted_items {
             Some(d) => {
-                store.move_messages(&[id], d.id).await?;
+                // Deleted Items is in the same store: the move changes no size.
+                store.move_messages(&[id], d.id, HardQuota::NONE).await?;
                 publish(&ctx.state, EventKind::ObjectMoved, &d, Some(id), Some(f.id)).await;
             }
             None => {
@@ -252,7 +256,8 @@ pub(super) async fn move_objects(ctx: &Ctx, req: MoveObjectsRequest) -> Result<E
         }
         sources.push(f);
     }
-    store.move_messages(&ids, dest).await?;
+    let quota = hard_quota_of_store(&ctx.state, d.store_id).await?;
+    store.move_messages(&ids, dest, quota).await?;
     for (id, f) in ids.iter().zip(sources) {
         publish(&ctx.state, EventKind::ObjectMoved, &d, Some(*id), Some(f.id)).await;
         publish(&ctx.state, EventKind::ObjectDeleted, &f, Some(*id), None).await;
@@ -274,7 +279,8 @@ pub(super) async fn copy_objects(ctx: &Ctx, req: MoveObjectsRequest) -> Result<E
             return Err(denied(&f, "read items"));
         }
     }
-    let new_ids = store.copy_messages(&ids, dest, Some(s.user_id)).await?;
+    let quota = hard_quota_of_store(&ctx.state, d.store_id).await?;
+    let new_ids = store.copy_messages(&ids, dest, Some(s.user_id), quota).await?;
     for id in &new_ids {
         publish(&ctx.state, EventKind::ObjectCreated, &d, Some(*id), None).await;
     }

@@ -14,6 +14,7 @@ mod logon;
 mod mailflow;
 mod messages;
 mod names;
+pub(crate) mod quota;
 pub(crate) use messages::{attachment_for_download, message_for_display};
 pub mod notify;
 pub mod session;

@@ -4,20 +4,26 @@
 //! Calendar, contact and task properties are named properties in MAPI
 //! (PidLidAppointmentStartWhole and friends), so every client that writes
 //! them asks for their tags once and then uses them like any other tag. The
-//! ids are per database; the store's bounded table allocates them.
+//! ids are per database; the store's bounded table allocates them, at most
+//! `named_props_per_day` new ones per user a day, so that no user can fill
+//! the table that every user shares.
 
 use crate::api::types::*;
 use crate::error::ApiError;
 use crate::ops::Ctx;
 use crate::props::{MV_FLAG, PT_BINARY, PT_BOOLEAN, PT_DOUBLE, PT_LONG, PT_LONGLONG, PT_SHORT, PT_SYSTIME, PT_UNICODE};
 use crate::props::{PT_STRING8, PropTag};
-use crate::store::PropName;
+use crate::store::{NameCreator, PropName};
 
 /// Names one request may map, so a client cannot fill the named range in one call.
 const MAX_NAMES: usize = 256;
 
 pub(super) async fn get_ids_from_names(ctx: &Ctx, req: GetIdsFromNamesRequest) -> Result<TagsResponse, ApiError> {
-    ctx.session(&req.session)?;
+    let s = ctx.session(&req.session)?;
+    let creator = NameCreator {
+        user_id: s.user_id,
+        per_day: i64::try_from(ctx.state.config().named_props_per_day).unwrap_or(i64::MAX),
+    };
     if req.names.len() > MAX_NAMES {
         return Err(ApiError::invalid(format!(
             "getIdsFromNames maps at most {MAX_NAMES} names per call"
@@ -27,7 +33,7 @@ pub(super) async fn get_ids_from_names(ctx: &Ctx, req: GetIdsFromNamesRequest) -
     for (i, n) in req.names.iter().enumerate() {
         let name = property_name(n).map_err(|why| ApiError::invalid(format!("names[{i}]: {why}")))?;
         let ty = property_type(n.prop_type).map_err(|why| ApiError::invalid(format!("names[{i}]: {why}")))?;
-        let id = ctx.store().named_prop_id(&name).await?;
+        let id = ctx.store().named_prop_id(&name, creator).await?;
         tags.push(PropTag::new(id, ty).hex());
     }
     Ok(TagsResponse { tags })

@@ -27,7 +27,7 @@ pub use mime_out::envelope_recipients;
 use crate::config::Config;
 use crate::ops::State;
 use crate::props::{MSGFLAG_UNSENT, PR_MESSAGE_FLAGS, PR_SENT_REPRESENTING_NAME, PropValue, now_micros};
-use crate::store::{DeliveryTarget, MessageData, QueuedMessage, Role};
+use crate::store::{DeliveryTarget, HardQuota, MessageData, QueuedMessage, Role};
 use transport::{Failure, Transport};
 
 /// Entries taken per round.
@@ -208,7 +208,8 @@ async fn finish(state: &State, q: &QueuedMessage) -> Result<(), crate::error::St
     store.queue_done(q.id).await?;
     let own = store.store_of_user(q.user_id).await?;
     let sent = store.folder_by_role(own.id, Role::SentItems).await?;
-    store.move_messages(&[q.message_id], sent.id).await?;
+    // The server's own bookkeeping inside one store: never refused for quota.
+    store.move_messages(&[q.message_id], sent.id, HardQuota::NONE).await?;
     let m = store.load_message(q.message_id).await?;
     let flags = m.props.get(&PR_MESSAGE_FLAGS).and_then(PropValue::as_i64).unwrap_or(0) as i32;
     let mut data = MessageData::default();
@@ -216,7 +217,7 @@ async fn finish(state: &State, q: &QueuedMessage) -> Result<(), crate::error::St
         PR_MESSAGE_FLAGS,
         PropValue::Long((flags & !MSGFLAG_UNSENT) | crate::props::MSGFLAG_READ),
     );
-    store.update_message(q.message_id, &data).await
+    store.update_message(q.message_id, &data, HardQuota::NONE).await
 }
 
 /// Puts a non-delivery report into the sender's Inbox.

@@ -178,11 +178,12 @@ impl Store {
                 .insert_folder(&mut tx, store_id, None, "Public Folders", "IPF.Note", Some(Role::Root))
                 .await?;
             set_root(&mut tx, store_id, root).await?;
-            // As in Zarafa: every user may see and read the top level, add
-            // items and folders there (each new folder is owned by its
-            // creator), and change or delete only what they added.
+            // Every user may see and read the top level; an administrator
+            // grants who may add items and folders there (each new folder
+            // is then owned by its creator). Open to all, as in Zarafa, it
+            // let anyone fill the public store.
             use super::rights::*;
-            let everyone = FOLDER_VISIBLE | READ_ANY | CREATE | EDIT_OWNED | DELETE_OWNED | CREATE_SUBFOLDER;
+            let everyone = FOLDER_VISIBLE | READ_ANY;
             sqlx::query("INSERT INTO acls (folder_id, member_kind, member_id, rights) VALUES (?, 'default', 0, ?)")
                 .bind(root)
                 .bind(everyone)

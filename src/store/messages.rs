@@ -13,6 +13,7 @@ use super::columns::{
 };
 use super::folders::last_id;
 use super::journal::{ChangeKind, record};
+use super::quota::{HardQuota, charge_store};
 use super::{Result, Store, Tx};
 use crate::error::StoreError;
 use crate::props::*;
@@ -294,10 +295,17 @@ fn hot_from_props(p: &PropMap) -> Hot {
 }
 
 impl Store {
-    /// Creates a message in a folder; returns its id.
-    pub async fn create_message(&self, folder: i64, owner: Option<i64>, data: &MessageData) -> Result<i64> {
+    /// Creates a message in a folder; returns its id. Refused with
+    /// [`StoreError::StoreFull`] when the store's `quota` has no room for it.
+    pub async fn create_message(
+        &self,
+        folder: i64,
+        owner: Option<i64>,
+        data: &MessageData,
+        quota: HardQuota,
+    ) -> Result<i64> {
         let mut tx = self.begin().await?;
-        let id = self.create_message_in(&mut tx, folder, owner, data).await?;
+        let id = self.create_message_in(&mut tx, folder, owner, data, quota).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -310,18 +318,20 @@ impl Store {
     /// the result is that of as many single calls; only the commit (and its
     /// fsync) per message is saved, which fills a large folder (an import,
     /// the `query_rows` benchmark) two to three times faster.
-    /// All or nothing: an error rolls the whole batch back. Keep batches to a
-    /// few thousand messages; the write lock is held until the commit.
+    /// All or nothing: an error (a full store among them) rolls the whole
+    /// batch back. Keep batches to a few thousand messages; the write lock is
+    /// held until the commit.
     pub async fn create_messages_bulk(
         &self,
         folder: i64,
         owner: Option<i64>,
         items: &[MessageData],
+        quota: HardQuota,
     ) -> Result<Vec<i64>> {
         let mut tx = self.begin().await?;
         let mut ids = Vec::with_capacity(items.len());
         for data in items {
-            ids.push(self.create_message_in(&mut tx, folder, owner, data).await?);
+            ids.push(self.create_message_in(&mut tx, folder, owner, data, quota).await?);
         }
         tx.commit().await?;
         Ok(ids)
@@ -335,6 +345,7 @@ impl Store {
         folder: i64,
         owner: Option<i64>,
         data: &MessageData,
+        quota: HardQuota,
     ) -> Result<i64> {
         let store_id: Option<i64> = sqlx::query_scalar("SELECT store_id FROM folders WHERE id = ?")
             .bind(folder)
@@ -379,7 +390,7 @@ impl Store {
         }
         let unread = i64::from(hot.flags & i64::from(MSGFLAG_READ) == 0);
         adjust_folder(tx, folder, 1, unread).await?;
-        adjust_store(tx, store_id, 1, size).await?;
+        charge_store(tx, store_id, 1, size, quota).await?;
         record(tx, folder, id, ChangeKind::Created).await?;
         Ok(id)
     }
@@ -521,8 +532,10 @@ impl Store {
     }
 
     /// Updates a message: merges properties, replaces recipients when given,
-    /// adds and removes attachments.
-    pub async fn update_message(&self, id: i64, data: &MessageData) -> Result<()> {
+    /// adds and removes attachments. Refused with [`StoreError::StoreFull`]
+    /// when the message grows and the store's `quota` has no room for that;
+    /// an update that keeps or shrinks its size always passes.
+    pub async fn update_message(&self, id: i64, data: &MessageData, quota: HardQuota) -> Result<()> {
         let mut tx = self.begin().await?;
         let (store_id, folder, old_flags, old_size, bag): (i64, i64, i64, i64, Option<Vec<u8>>) =
             sqlx::query_as("SELECT store_id, folder_id, flags, size, props FROM messages WHERE id = ?")
@@ -603,7 +616,7 @@ impl Store {
         let was_unread = old_flags & i64::from(MSGFLAG_READ) == 0;
         let is_unread = hot.flags & i64::from(MSGFLAG_READ) == 0;
         adjust_folder(&mut tx, folder, 0, i64::from(is_unread) - i64::from(was_unread)).await?;
-        adjust_store(&mut tx, store_id, 0, size - old_size).await?;
+        charge_store(&mut tx, store_id, 0, size - old_size, quota).await?;
         record(&mut tx, folder, id, ChangeKind::Modified).await?;
         tx.commit().await?;
         remove_files(files);
@@ -651,8 +664,11 @@ impl Store {
         Ok(folders)
     }
 
-    /// Moves messages to another folder (any store); ids stay the same.
-    pub async fn move_messages(&self, ids: &[i64], dest: i64) -> Result<Vec<(i64, i64)>> {
+    /// Moves messages to another folder (any store); ids stay the same. A
+    /// move into another store is refused with [`StoreError::StoreFull`]
+    /// when the destination's `quota` has no room; within one store nothing
+    /// is charged.
+    pub async fn move_messages(&self, ids: &[i64], dest: i64, quota: HardQuota) -> Result<Vec<(i64, i64)>> {
         let mut tx = self.begin().await?;
         let dest_store: i64 = sqlx::query_scalar("SELECT store_id FROM folders WHERE id = ?")
             .bind(dest)
@@ -681,8 +697,8 @@ impl Store {
             adjust_folder(&mut tx, folder, -1, -unread).await?;
             adjust_folder(&mut tx, dest, 1, unread).await?;
             if store != dest_store {
-                adjust_store(&mut tx, store, -1, -size).await?;
-                adjust_store(&mut tx, dest_store, 1, size).await?;
+                charge_store(&mut tx, store, -1, -size, HardQuota::NONE).await?;
+                charge_store(&mut tx, dest_store, 1, size, quota).await?;
             }
             record(&mut tx, folder, *id, ChangeKind::Deleted).await?;
             record(&mut tx, dest, *id, ChangeKind::Created).await?;
@@ -692,8 +708,16 @@ impl Store {
         Ok(moved)
     }
 
-    /// Copies messages into a folder; returns the new ids in order.
-    pub async fn copy_messages(&self, ids: &[i64], dest: i64, owner: Option<i64>) -> Result<Vec<i64>> {
+    /// Copies messages into a folder; returns the new ids in order. All or
+    /// nothing: refused with [`StoreError::StoreFull`] when the copies do not
+    /// fit the destination store's `quota`.
+    pub async fn copy_messages(
+        &self,
+        ids: &[i64],
+        dest: i64,
+        owner: Option<i64>,
+        quota: HardQuota,
+    ) -> Result<Vec<i64>> {
         let mut tx = self.begin().await?;
         let dest_store: i64 = sqlx::query_scalar("SELECT store_id FROM folders WHERE id = ?")
             .bind(dest)
@@ -754,7 +778,7 @@ impl Store {
                 self.blob_ref(&mut tx, &h).await?;
             }
             adjust_folder(&mut tx, dest, 1, i64::from(flags & i64::from(MSGFLAG_READ) == 0)).await?;
-            adjust_store(&mut tx, dest_store, 1, size).await?;
+            charge_store(&mut tx, dest_store, 1, size, quota).await?;
             record(&mut tx, dest, new_id, ChangeKind::Created).await?;
             out.push(new_id);
         }
@@ -813,7 +837,7 @@ impl Store {
                 files.extend(self.blob_release(tx, &h).await?);
             }
             adjust_folder(tx, folder, -1, -i64::from(flags & i64::from(MSGFLAG_READ) == 0)).await?;
-            adjust_store(tx, store, -1, -size).await?;
+            charge_store(tx, store, -1, -size, HardQuota::NONE).await?;
             record(tx, folder, *id, ChangeKind::Deleted).await?;
         }
         Ok(files)
@@ -873,16 +897,6 @@ async fn adjust_folder(tx: &mut Tx, folder: i64, count: i64, unread: i64) -> Res
         .bind(count)
         .bind(unread)
         .bind(folder)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-async fn adjust_store(tx: &mut Tx, store: i64, count: i64, size: i64) -> Result<()> {
-    sqlx::query("UPDATE stores SET message_count = message_count + ?, size_bytes = size_bytes + ? WHERE id = ?")
-        .bind(count)
-        .bind(size)
-        .bind(store)
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -15,12 +15,14 @@ const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("migrations/sqlite/0001_init.sql")),
     (2, include_str!("migrations/sqlite/0002_mail_flow.sql")),
     (3, include_str!("migrations/sqlite/0003_logon_failures.sql")),
+    (4, include_str!("migrations/sqlite/0004_fair_shares.sql")),
 ];
 /// (version, SQL) for MySQL / MariaDB.
 const MYSQL: &[(i64, &str)] = &[
     (1, include_str!("migrations/mysql/0001_init.sql")),
     (2, include_str!("migrations/mysql/0002_mail_flow.sql")),
     (3, include_str!("migrations/mysql/0003_logon_failures.sql")),
+    (4, include_str!("migrations/mysql/0004_fair_shares.sql")),
 ];
 
 /// The newest schema version this binary knows.

@@ -16,6 +16,8 @@
 //! - `journal`: the per-folder change journal with tombstones.
 //! - `acl`: folder permissions.
 //! - `named`: the bounded named-property table.
+//! - `quota`: the hard-quota rule and the one place a write adds to a
+//!   store's size.
 //! - `group_commit`: delivery of messages to many mailboxes, concurrent
 //!   deliveries sharing one transaction and its fsync.
 //! - `mailflow`: recipients as delivery sees them, out-of-office, send-as,
@@ -35,6 +37,7 @@ mod messages;
 mod migrate;
 mod named;
 mod query;
+mod quota;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -52,8 +55,9 @@ pub use journal::Changes;
 pub use logons::LogonFailures;
 pub use mailflow::{DeliveryRecipient, OofSettings, QueuedMessage};
 pub use messages::{AttachmentRow, MessageData, NewAttachmentData, RecipientRow, StoredMessage};
-pub use named::PropName;
+pub use named::{NameCreator, PropName};
 pub use query::{CmpOp, Restr, SortSpec, TableQuery, TableRow};
+pub use quota::HardQuota;
 
 use crate::error::StoreError;
 
