@@ -396,7 +396,7 @@ say "second root: apt-get install while nothing runs (not booted, policy-rc.d)"
 prepare_root
 services_down setup_root apt-get install -y -q "${debs_in[@]}" >"$logs/install-unbooted.log" 2>&1 ||
     { tail -n 40 "$logs/install-unbooted.log" >&2; fail "apt-get install into the unbooted root"; }
-[ -e "$root/var/lib/okapi/database-setup-pending" ] ||
+[ -e "$root/var/lib/okapi-server/database-setup-pending" ] ||
     { tail -n 40 "$logs/install-unbooted.log" >&2; fail "the postinst left no database-setup-pending marker"; }
 grep -q 'okapi-server-setup.service does it' "$logs/install-unbooted.log" ||
     fail "the install did not say that the database is set up at the next start"
@@ -411,7 +411,7 @@ if [ "$(inside systemctl show -P ActiveState okapi-server-setup.service)" != act
     [ "$(inside systemctl show -P Result okapi-server-setup.service)" != success ]; then
     fail "okapi-server-setup.service did not run: $(inside systemctl status --no-pager okapi-server-setup.service)"
 fi
-! inside test -e /var/lib/okapi/database-setup-pending || fail "the marker is still there after the set-up"
+! inside test -e /var/lib/okapi-server/database-setup-pending || fail "the marker is still there after the set-up"
 inside mariadb -N -e 'SHOW DATABASES' | grep -qx okapi || fail "no okapi database in MariaDB after the first boot"
 printf 'distro-secret-1\n' | inside okapi-admin user add alice --address alice@example.org --name 'Alice Distro' ||
     fail "okapi-admin user add after the first boot"
