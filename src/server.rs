@@ -190,7 +190,9 @@ pub async fn bind_from_config(cfg: &Config) -> Result<Listeners, StartError> {
         }
     }
     if !cfg.local_socket.as_os_str().is_empty() {
-        l.local = Some(bind_unix(&cfg.local_socket)?);
+        // Open to all as under systemd (okapi-server-local.socket): trust comes from the
+        // peer's credentials, and Apache connects as its own user.
+        l.local = Some(bind_unix_with_mode(&cfg.local_socket, Some(0o666))?);
     }
     for a in &cfg.lmtp_listen {
         l.lmtp.push(bind_tcp(a).await?);
@@ -555,7 +557,8 @@ async fn accept_lmtp_unix(ctx: Arc<LmtpContext>, l: UnixListener, mut stop: watc
 }
 
 /// The effective uid of this process. (Not the owner of `/proc/self`: after a switch from root
-/// to the okapi user the process is not dumpable, and its /proc entries stay root's.)
+/// to the okapi user the kernel may keep the process's /proc entries root's, as it does for a
+/// process that is not dumpable.)
 pub fn own_uid() -> Option<u32> {
     Some(nix::unistd::geteuid().as_raw())
 }
