@@ -23,7 +23,7 @@ use super::postfix_check;
 
 /// Where the Debian packages and this command record Postfix's previous settings.
 pub(crate) const POSTFIX_STATE: &str = "/var/lib/okapi-server/postfix-changes";
-/// Where versions before 0.11 kept that record: in the okapi user's directory, so it is taken
+/// Where earlier versions kept that record: in the okapi user's directory, so it is taken
 /// over only when root wrote it ([`take_old_record`]).
 const OLD_POSTFIX_STATE: &str = "/var/lib/okapi/postfix-changes";
 /// The Postfix keys okapi sets, and so the only ones a restore may touch: a record naming any
@@ -704,7 +704,7 @@ fn take_old_record(old: &Path, new: &Path, out: &mut impl Write) -> Result<(), S
             say(
                 out,
                 &format!(
-                    "warning: ignored {}: not a file that okapi's packages wrote as root",
+                    "warning: ignored {}: not a file that okapi's packages wrote as root (remove it)",
                     old.display()
                 ),
             );

@@ -120,6 +120,11 @@ take_old_state "$old" "$POSTFIX_STATE" 2>/dev/null
 expect "planted symlink not taken" "$(ls -A "$STATE_DIR")" ""
 expect "planted symlink gone" "$(ls -A "$tmp/okapi-home")" ""
 expect "its target unchanged" "$(cat "$tmp/root-file")" "$(printf 'virtual_transport\tx\ty')"
+# A directory there (which mv cannot put over a file) fails nothing.
+mkdir "$old"
+take_old_state "$old" "$POSTFIX_STATE" 2>/dev/null
+expect "a directory at the old place ignored" "$(ls -A "$STATE_DIR")" ""
+rmdir "$old"
 if [ "$(id -u)" = 0 ]; then
     # A file someone else owns is not taken either; root's own is.
     printf 'virtual_transport\tvirtual\tlmtp:inet:127.0.0.1:2003\n' > "$old"
