@@ -90,6 +90,13 @@ async fn bind_tcp(addr: &str) -> Result<TcpListener, StartError> {
 
 /// Binds a unix socket, replacing a stale socket file but never a live one.
 pub fn bind_unix(path: &Path) -> Result<UnixListener, StartError> {
+    bind_unix_with_mode(path, None)
+}
+
+/// [`bind_unix`], the socket file created with `mode` when one is given. The mode comes from
+/// the umask at bind time, not from a `chmod` afterwards: started as root, a `chmod` by name in
+/// a directory the okapi user can write would follow whatever that user put there.
+fn bind_unix_with_mode(path: &Path, mode: Option<u32>) -> Result<UnixListener, StartError> {
     let err = |source: std::io::Error| StartError::Bind {
         what: path.display().to_string(),
         hint: bind_hint(&source),
@@ -107,7 +114,15 @@ pub fn bind_unix(path: &Path) -> Result<UnixListener, StartError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(err)?;
     }
-    UnixListener::bind(path).map_err(err)
+    let Some(mode) = mode else {
+        return UnixListener::bind(path).map_err(err);
+    };
+    use nix::sys::stat::{Mode, umask};
+    // The umask is the process's: set only for this bind, during start-up, and put back.
+    let previous = umask(Mode::from_bits_truncate(!mode & 0o777));
+    let bound = UnixListener::bind(path);
+    umask(previous);
+    bound.map_err(err)
 }
 
 /// Opens every listener: those systemd passed, and for the kinds it did not
@@ -175,26 +190,19 @@ pub async fn bind_from_config(cfg: &Config) -> Result<Listeners, StartError> {
         }
     }
     if !cfg.local_socket.as_os_str().is_empty() {
-        l.local = Some(bind_unix(&cfg.local_socket)?);
+        // Open to all as under systemd (okapi-server-local.socket): trust comes from the
+        // peer's credentials, and Apache connects as its own user.
+        l.local = Some(bind_unix_with_mode(&cfg.local_socket, Some(0o666))?);
     }
     for a in &cfg.lmtp_listen {
         l.lmtp.push(bind_tcp(a).await?);
     }
     if !cfg.lmtp_socket.as_os_str().is_empty() {
-        l.lmtp_local = Some(bind_unix(&cfg.lmtp_socket)?);
-        // The MTA (postfix) and okapi-dagent run as other users.
-        set_mode(&cfg.lmtp_socket, 0o666)?;
+        // The MTA and okapi-dagent (run as the delivering user) connect as other users; why
+        // this stays open to all is said in systemd/okapi-server-lmtp-local.socket.
+        l.lmtp_local = Some(bind_unix_with_mode(&cfg.lmtp_socket, Some(0o666))?);
     }
     Ok(l)
-}
-
-fn set_mode(path: &Path, mode: u32) -> Result<(), StartError> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|source| StartError::Bind {
-        what: path.display().to_string(),
-        source,
-        hint: "",
-    })
 }
 
 /// Builds the rustls server configuration from the certificate and key files.
@@ -548,14 +556,39 @@ async fn accept_lmtp_unix(ctx: Arc<LmtpContext>, l: UnixListener, mut stop: watc
     }
 }
 
-/// The effective uid of this process (the owner of `/proc/self`), read
-/// without `unsafe`.
+/// The effective uid of this process. (Not the owner of `/proc/self`: after a switch from root
+/// to the okapi user the kernel may keep the process's /proc entries root's, as it does for a
+/// process that is not dumpable.)
 pub fn own_uid() -> Option<u32> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+    Some(nix::unistd::geteuid().as_raw())
 }
 
 /// Resolves once the stop flag is set (or its sender is gone).
 pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The socket file gets its mode at bind, whatever the umask (usually 022, which alone would
+    /// give 0644), with no chmod afterwards.
+    #[tokio::test]
+    async fn unix_sockets_are_created_with_their_mode() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [0o666, 0o660] {
+            let path = dir.path().join(format!("lmtp-{mode:o}.sock"));
+            let _l = bind_unix_with_mode(&path, Some(mode)).unwrap();
+            let got = std::fs::symlink_metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(got, mode, "{}", path.display());
+        }
+    }
+
+    /// Trust for the local socket compares against the effective uid, not /proc's owner.
+    #[test]
+    fn own_uid_is_the_effective_uid() {
+        assert_eq!(own_uid(), Some(nix::unistd::geteuid().as_raw()));
+    }
 }

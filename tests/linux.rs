@@ -439,6 +439,26 @@ fn started_as_root_it_drops_everything() {
         !groups.split_whitespace().any(|g| g == "0"),
         "no root group left: {groups}"
     );
+
+    // The LMTP socket got its mode at bind (0666, see okapi-server-lmtp-local.socket).
+    use std::os::unix::fs::PermissionsExt as _;
+    let lmtp = std::fs::symlink_metadata(dir.path().join("lmtp.sock")).unwrap();
+    assert_eq!(lmtp.permissions().mode() & 0o777, 0o666);
+    // The user it runs as is trusted on the local socket, like root: trust compares with the
+    // effective uid (another user, e.g. uid 12345, is refused administration there).
+    use std::os::unix::process::CommandExt as _;
+    let admin = Command::new(env!("CARGO_BIN_EXE_okapi-admin"))
+        .arg("--socket")
+        .arg(dir.path().join("server.sock"))
+        .args(["user", "list"])
+        .uid(nobody.uid.as_raw())
+        .gid(nogroup.gid.as_raw())
+        .output()
+        .unwrap();
+    assert!(
+        admin.status.success(),
+        "okapi-admin user list as the server's own user: {admin:?}"
+    );
 }
 
 /// SIGTERM during a burst of parallel LMTP deliveries: every message that got

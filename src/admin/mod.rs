@@ -640,7 +640,7 @@ Options:
   --domains DOMAINS   the mail domains whose mailboxes are in okapi, separated by
                       spaces or commas; they must not be in Postfix's mydestination
   --transport T       Postfix's transport (default lmtp:inet:127.0.0.1:2003)
-  --state FILE        record of the previous values (default /var/lib/okapi/postfix-changes)
+  --state FILE        record of the previous values (default /var/lib/okapi-server/postfix-changes)
   --undo              put back the recorded values (keys changed since are left alone)
   --check             change nothing: report each setting that keeps mail for DOMAINS
                       (default: those in virtual_mailbox_domains) from reaching okapi,

@@ -8,9 +8,11 @@
 //! settings file, the commands, the Postfix changes), unit-tested below, and a small runner that
 //! carries the plan out. `--dry-run` prints the plan instead.
 //!
-//! The Postfix record (`/var/lib/okapi/postfix-changes`) has the format the Debian maintainer
+//! The Postfix record (`/var/lib/okapi-server/postfix-changes`) has the format the Debian maintainer
 //! scripts use, one `key<TAB>old<TAB>new` line per setting, `old` empty when main.cf did not set
-//! the key, so that either side can undo what the other did.
+//! the key, so that either side can undo what the other did. It lives in root's own directory
+//! (`/var/lib/okapi-server`, 0700), never in one the okapi user can write, because root runs
+//! `postconf` for what it names; and only the keys in [`POSTFIX_KEYS`] are ever put back.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -20,7 +22,14 @@ use std::process::{Command as Process, Stdio};
 use super::postfix_check;
 
 /// Where the Debian packages and this command record Postfix's previous settings.
-pub(crate) const POSTFIX_STATE: &str = "/var/lib/okapi/postfix-changes";
+pub(crate) const POSTFIX_STATE: &str = "/var/lib/okapi-server/postfix-changes";
+/// Where earlier versions kept that record: in the okapi user's directory, so it is taken
+/// over only when root wrote it ([`take_old_record`]).
+const OLD_POSTFIX_STATE: &str = "/var/lib/okapi/postfix-changes";
+/// The Postfix keys okapi sets, and so the only ones a restore may touch: a record naming any
+/// other key was not written by okapi. The Debian postinst and postrm carry the same list
+/// (`POSTFIX_KEYS=`, checked by a test below).
+pub(crate) const POSTFIX_KEYS: &[&str] = &["virtual_transport", "virtual_mailbox_domains", "mydestination"];
 /// The transport okapi's packages give Postfix: okapi-server's LMTP listener on loopback.
 /// (Postfix's lmtp client runs chrooted on Debian, where /run/okapi/lmtp.sock is out of reach.)
 pub(crate) const LMTP_TRANSPORT: &str = "lmtp:inet:127.0.0.1:2003";
@@ -284,23 +293,38 @@ fn database(d: &Database, out: &mut impl Write) -> Result<(), SetupError> {
 /// Writes `text` to `path` through a temporary file, mode 0640 and group okapi when that group
 /// exists (the server reads these files; others must not).
 fn write_private(path: &Path, text: &str) -> Result<(), SetupError> {
+    let group = nix::unistd::Group::from_name("okapi")
+        .ok()
+        .flatten()
+        .map(|g| g.gid.as_raw());
+    write_new_then_rename(path, text, 0o640, group)
+}
+
+/// Writes `text` to a new file next to `path` and renames it over `path`. The new file is
+/// created exclusively (`O_EXCL`: a symlink or file planted at its name makes this fail instead
+/// of being followed) and its mode and group are set on the open file, never by name.
+fn write_new_then_rename(path: &Path, text: &str, mode: u32, group: Option<u32>) -> Result<(), SetupError> {
     use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
     let err = |source| SetupError::File {
         path: path.to_path_buf(),
         source,
     };
     let tmp = path.with_extension("new");
+    // A leftover from an interrupted run; removing a name never follows it.
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(err(e)),
+        _ => {}
+    }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o640)
+        .create_new(true)
+        .mode(mode)
         .open(&tmp)
         .map_err(err)?;
     f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(err)?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o640)).map_err(err)?;
-    if let Ok(Some(group)) = nix::unistd::Group::from_name("okapi") {
-        std::os::unix::fs::chown(&tmp, None, Some(group.gid.as_raw())).map_err(err)?;
+    f.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(err)?;
+    if let Some(gid) = group {
+        std::os::unix::fs::fchown(&f, None, Some(gid)).map_err(err)?;
     }
     std::fs::rename(&tmp, path).map_err(err)
 }
@@ -406,19 +430,38 @@ pub(crate) struct Recorded {
     new: String,
 }
 
-/// Reads the record; lines that do not have three tab-separated fields are skipped.
-pub(crate) fn parse_record(text: &str) -> Vec<Recorded> {
-    text.lines()
-        .filter_map(|l| {
-            let mut f = l.splitn(3, '\t');
-            let (key, old, new) = (f.next()?, f.next()?, f.next()?);
-            (!key.is_empty()).then(|| Recorded {
-                key: key.into(),
-                old: old.into(),
-                new: new.into(),
-            })
-        })
-        .collect()
+/// The record as read: the lines for okapi's keys, and the other keys it names, which are
+/// refused (never changed, never written back).
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Record {
+    lines: Vec<Recorded>,
+    /// Keys not in [`POSTFIX_KEYS`], in the order they appear.
+    pub refused: Vec<String>,
+}
+
+/// Reads the record; lines that do not have three tab-separated fields are skipped, and a key
+/// okapi never sets goes to [`Record::refused`].
+pub(crate) fn parse_record(text: &str) -> Record {
+    let mut record = Record::default();
+    for line in text.lines() {
+        let mut f = line.splitn(3, '\t');
+        let (Some(key), Some(old), Some(new)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        if key.is_empty() {
+            continue;
+        }
+        if !POSTFIX_KEYS.contains(&key) {
+            record.refused.push(key.into());
+            continue;
+        }
+        record.lines.push(Recorded {
+            key: key.into(),
+            old: old.into(),
+            new: new.into(),
+        });
+    }
+    record
 }
 
 fn format_record(record: &[Recorded]) -> String {
@@ -432,7 +475,8 @@ fn format_record(record: &[Recorded]) -> String {
 /// in main.cf (`postconf -n -h`), empty when unset. `mydestination` is its new value when it named
 /// one of the domains ([`postfix_check::mydestination_without`]). An existing record keeps its old
 /// values (the ones from before okapi's first change) and takes the new ones; a key it records
-/// that okapi no longer changes keeps its line, so that purge still puts it back.
+/// that okapi no longer changes keeps its line, so that purge still puts it back; a key okapi
+/// never sets is dropped.
 pub(crate) fn postfix_plan(
     domains: &[Name],
     transport: &str,
@@ -448,7 +492,7 @@ pub(crate) fn postfix_plan(
     if let Some(m) = mydestination {
         wanted.push(("mydestination", m));
     }
-    let before = record.map(parse_record).unwrap_or_default();
+    let before = record.map(parse_record).unwrap_or_default().lines;
     let mut lines = Vec::new();
     let mut changes = Vec::new();
     for kept in before.iter().filter(|r| !wanted.iter().any(|(k, _)| *k == r.key)) {
@@ -471,9 +515,11 @@ pub(crate) fn postfix_plan(
 }
 
 /// What undoing okapi's changes does: each recorded key whose value is still the one okapi set
-/// goes back to its old value (or to Postfix's default); a key changed since is left alone.
+/// goes back to its old value (or to Postfix's default); a key changed since is left alone, and
+/// so is a key okapi never sets.
 pub(crate) fn postfix_undo_plan(record: &str, current: impl Fn(&str) -> String) -> Vec<PostconfChange> {
     parse_record(record)
+        .lines
         .into_iter()
         .filter(|r| current(&r.key) == r.new)
         .map(|r| {
@@ -512,16 +558,21 @@ fn postfix(p: &Postfix, out: &mut impl Write) -> Result<(), SetupError> {
     if p.check {
         return postfix_check(p, out);
     }
-    let record = match std::fs::read_to_string(&p.state) {
-        Ok(s) => Some(s),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(SetupError::File {
-                path: p.state.clone(),
-                source,
-            });
+    if p.state == Path::new(POSTFIX_STATE) && !p.dry_run {
+        take_old_record(Path::new(OLD_POSTFIX_STATE), &p.state, out)?;
+    }
+    let record = read_record(&p.state)?;
+    if let Some(text) = &record {
+        for key in parse_record(text).refused {
+            say(
+                out,
+                &format!(
+                    "warning: {} names {key}, which okapi never sets: left alone",
+                    p.state.display()
+                ),
+            );
         }
-    };
+    }
     let (changes, new_record) = if p.undo {
         let Some(record) = &record else {
             say(out, &format!("nothing to undo: no record at {}", p.state.display()));
@@ -556,16 +607,7 @@ fn postfix(p: &Postfix, out: &mut impl Write) -> Result<(), SetupError> {
     }
     match new_record {
         Some(r) => {
-            if let Some(dir) = p.state.parent() {
-                std::fs::create_dir_all(dir).map_err(|source| SetupError::File {
-                    path: dir.to_path_buf(),
-                    source,
-                })?;
-            }
-            std::fs::write(&p.state, r).map_err(|source| SetupError::File {
-                path: p.state.clone(),
-                source,
-            })?;
+            write_record(&p.state, &r)?;
             say(out, &format!("recorded the previous values in {}", p.state.display()));
         }
         None => {
@@ -586,6 +628,93 @@ fn postfix(p: &Postfix, out: &mut impl Write) -> Result<(), SetupError> {
         run_program("postfix", &["reload"], None)?;
         say(out, "ran postfix reload");
     }
+    Ok(())
+}
+
+/// Reads `path` without following a symlink, and only if it is a regular file with one link,
+/// owned by root or (`also_mine`) by this user: the record decides what root hands to
+/// `postconf`. The checks are made on the open file, so the name cannot be swapped in between.
+/// `None`: no file.
+fn read_trusted(path: &Path, also_mine: bool) -> Result<Option<String>, SetupError> {
+    use std::io::Read as _;
+    use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+    let err = |source| SetupError::File {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(err(source)),
+    };
+    let meta = file.metadata().map_err(err)?;
+    let owner_ok = meta.uid() == 0 || (also_mine && meta.uid() == nix::unistd::geteuid().as_raw());
+    if !meta.is_file() || !owner_ok || meta.nlink() != 1 {
+        return Err(SetupError::Unsupported(format!(
+            "{} is not a file that root (or you) wrote: refused; remove it and run the command again",
+            path.display()
+        )));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(err)?;
+    Ok(Some(text))
+}
+
+/// The record's text, `None` when there is none.
+fn read_record(path: &Path) -> Result<Option<String>, SetupError> {
+    read_trusted(path, true)
+}
+
+/// Writes the record: its directory made root-only (0700) when it is created, the text to a new
+/// file there (which fails rather than follow anything already at that name), then renamed over
+/// the record.
+fn write_record(path: &Path, text: &str) -> Result<(), SetupError> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|source| SetupError::File {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+    }
+    write_new_then_rename(path, text, 0o600, None)
+}
+
+/// Takes over the record an earlier version kept at `old` (a directory the okapi user can
+/// write), when root wrote it and there is none at `new` yet; anything else there is ignored
+/// with a message, since whoever runs as okapi may have put it there.
+fn take_old_record(old: &Path, new: &Path, out: &mut impl Write) -> Result<(), SetupError> {
+    if std::fs::symlink_metadata(old).is_err() {
+        return Ok(());
+    }
+    if std::fs::symlink_metadata(new).is_ok() {
+        return Ok(());
+    }
+    // Owned by this user is not enough here: only root wrote the record in that place.
+    let text = match read_trusted(old, false) {
+        Ok(Some(text)) => text,
+        _ => {
+            say(
+                out,
+                &format!(
+                    "warning: ignored {}: not a file that okapi's packages wrote as root (remove it)",
+                    old.display()
+                ),
+            );
+            return Ok(());
+        }
+    };
+    write_record(new, &text)?;
+    // Unlinking a name never follows it.
+    let _ = std::fs::remove_file(old);
+    say(out, &format!("moved the record {} to {}", old.display(), new.display()));
     Ok(())
 }
 
@@ -935,7 +1064,118 @@ mod tests {
         assert!(script.contains(r"printf 'virtual_transport\t%s\t%s\n'"));
         assert!(script.contains("cut -f1") && script.contains("cut -f2") && script.contains("cut -f3-"));
         assert!(script.contains(LMTP_TRANSPORT));
-        assert!(script.contains(POSTFIX_STATE));
+        assert!(script.contains("STATE_DIR=/var/lib/okapi-server\nPOSTFIX_STATE=$STATE_DIR/postfix-changes\n"));
+        assert!(POSTFIX_STATE.starts_with("/var/lib/okapi-server/"));
+    }
+
+    /// The maintainer scripts restore only the keys this module does: one allow-list, spelled
+    /// the same in postinst, postrm and here.
+    #[test]
+    fn the_scripts_share_the_allow_list() {
+        let line = format!("\nPOSTFIX_KEYS=\"{}\"\n", POSTFIX_KEYS.join(" "));
+        for script in [
+            include_str!("../../debian/okapi-server.postinst"),
+            include_str!("../../debian/okapi-server.postrm"),
+        ] {
+            assert!(script.contains(&line), "{line:?} missing");
+            assert!(script.contains(r#"case " $POSTFIX_KEYS " in"#));
+        }
+    }
+
+    /// A key okapi never sets is refused by the reader, so neither undo nor a new setup touches
+    /// or keeps it, whatever the record says its values are.
+    #[test]
+    fn keys_outside_the_allow_list_are_refused() {
+        let record = "virtual_transport\tvirtual\tlmtp:inet:127.0.0.1:2003\n\
+                      smtpd_recipient_restrictions\tpermit_mynetworks\tpermit\n\
+                      default_privs\tnobody\troot\n\
+                      Virtual_Transport\tx\ty\n";
+        let parsed = parse_record(record);
+        assert_eq!(
+            parsed.refused,
+            ["smtpd_recipient_restrictions", "default_privs", "Virtual_Transport"]
+        );
+        // main.cf holds exactly what the record says okapi set, for every key.
+        let as_recorded = |k: &str| match k {
+            "virtual_transport" => LMTP_TRANSPORT.to_string(),
+            "smtpd_recipient_restrictions" => "permit".to_string(),
+            "default_privs" => "root".to_string(),
+            _ => "y".to_string(),
+        };
+        assert_eq!(
+            postfix_undo_plan(record, as_recorded),
+            [PostconfChange::Set("virtual_transport".into(), "virtual".into())]
+        );
+        let (changes, rewritten) = postfix_plan(&[n("example.org")], LMTP_TRANSPORT, None, Some(record), as_recorded);
+        assert!(changes.iter().all(|c| match c {
+            PostconfChange::Set(k, _) | PostconfChange::Remove(k) => POSTFIX_KEYS.contains(&k.as_str()),
+        }));
+        assert!(!rewritten.contains("smtpd_recipient") && !rewritten.contains("default_privs"));
+        assert!(rewritten.starts_with("virtual_transport\tvirtual\t"));
+    }
+
+    /// A symlink at the record's name is refused, not followed.
+    #[test]
+    fn a_symlinked_record_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "virtual_transport\tx\ty\n").unwrap();
+        let record = dir.path().join("postfix-changes");
+        std::os::unix::fs::symlink(&victim, &record).unwrap();
+        assert!(read_record(&record).is_err());
+        assert_eq!(read_record(&dir.path().join("none")).unwrap(), None);
+    }
+
+    /// Writing the record goes through a new file and a rename: a symlink planted at the
+    /// temporary name or at the record's name is replaced, and what it pointed to is untouched.
+    #[test]
+    fn writing_the_record_follows_no_symlink() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "root's file\n").unwrap();
+        let state = dir.path().join("state/postfix-changes");
+        std::fs::create_dir(dir.path().join("state")).unwrap();
+        std::os::unix::fs::symlink(&victim, state.with_extension("new")).unwrap();
+        std::os::unix::fs::symlink(&victim, &state).unwrap();
+        write_record(&state, "virtual_transport\ta\tb\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root's file\n");
+        let meta = std::fs::symlink_metadata(&state).unwrap();
+        assert!(meta.is_file());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            read_record(&state).unwrap().as_deref(),
+            Some("virtual_transport\ta\tb\n")
+        );
+
+        // A new directory for the record is root-only.
+        let fresh = dir.path().join("fresh/postfix-changes");
+        write_record(&fresh, "").unwrap();
+        let mode = std::fs::metadata(dir.path().join("fresh"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    /// An old record that is a symlink (planted by whoever runs as okapi) is not taken over, and
+    /// what it points to is neither read nor changed.
+    #[test]
+    fn a_planted_old_record_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "default_privs\tnobody\troot\n").unwrap();
+        let old = dir.path().join("old-postfix-changes");
+        std::os::unix::fs::symlink(&victim, &old).unwrap();
+        let new = dir.path().join("new/postfix-changes");
+        let mut out = Vec::new();
+        take_old_record(&old, &new, &mut out).unwrap();
+        assert!(String::from_utf8_lossy(&out).contains("ignored"));
+        assert!(std::fs::symlink_metadata(&new).is_err());
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "default_privs\tnobody\troot\n"
+        );
     }
 
     /// A failing program's stderr reaches the error.

@@ -7,8 +7,10 @@
 # name example.org, which is also okapi's domain (so it starts out in
 # mydestination). Then: an account, a mail through Postfix read back through
 # Apache, the web app, reload, the journal, the next step okapi-server's
-# status names when the database is down or refuses it, an upgrade, and a
-# purge. Second, in a fresh root: the .debs installed while nothing runs (an
+# status names when the database is down or refuses it, an upgrade, symlinks
+# planted as okapi at the Postfix record's old and new place and a bogus key in
+# the record (dpkg-reconfigure and purge change nothing outside okapi's files),
+# and a purge. Second, in a fresh root: the .debs installed while nothing runs (an
 # image build: nspawn without --boot, services kept down by policy-rc.d),
 # then booted, and the first mail delivered without any set-up command.
 #
@@ -363,7 +365,50 @@ has_subject "distro test 2" || fail "the second message is missing after the upg
 inside sh -c 'printf "Subject: distro test 3\n\nafter the upgrade\n" | /usr/sbin/sendmail alice@example.org'
 wait_for 60 "a mail after the upgrade" has_subject "distro test 3"
 
+# What whoever runs code as okapi could try against root's scripts: symlinks
+# at the Postfix record's old place and at its temporary name, and at the old
+# set-up marker, all pointing at a root file; the record's new place tried
+# too. Run as okapi, with okapi's uid and groups only.
+as_okapi() { inside setpriv --reuid okapi --regid okapi --init-groups -- "$@"; }
+plant_as_okapi() {
+    as_okapi ln -sfn /etc/okapi-distro-victim /var/lib/okapi/postfix-changes
+    as_okapi ln -sfn /etc/okapi-distro-victim /var/lib/okapi/postfix-changes.new
+    as_okapi ln -sfn /etc/okapi-distro-victim /var/lib/okapi/database-setup-pending
+    ! as_okapi ln -s /etc/okapi-distro-victim /var/lib/okapi-server/postfix-changes 2>/dev/null ||
+        fail "the okapi user could put a symlink at the record's new place"
+    ! as_okapi sh -c 'printf "smtpd_banner\tx\ty\n" >> /var/lib/okapi-server/postfix-changes' 2>/dev/null ||
+        fail "the okapi user could write the Postfix record"
+}
+victim_state() { inside stat -c '%U:%G %a %s %Y' /etc/okapi-distro-victim; inside md5sum /etc/okapi-distro-victim; }
+# A Postfix key okapi never sets, recorded with the value main.cf holds: a
+# restore that trusted the record would put the "old" value back.
+# shellcheck disable=SC2016 # Postfix's $myhostname, not the shell's
+banner='$myhostname ESMTP okapi-distro'
+
+say "a symlink planted as okapi and a bogus key in the record: dpkg-reconfigure changes nothing outside okapi's files"
+[ "$(inside stat -c '%U:%G %a' /var/lib/okapi-server)" = "root:root 700" ] || fail "/var/lib/okapi-server is not root:root 0700"
+[ "$(inside stat -c '%U:%G %a' /var/lib/okapi-server/postfix-changes)" = "root:root 600" ] ||
+    fail "the Postfix record is not root:root 0600"
+inside sh -c 'printf "root'"'"'s own file\n" > /etc/okapi-distro-victim && chmod 0640 /etc/okapi-distro-victim'
+victim_before=$(victim_state)
+inside postconf -e "smtpd_banner = $banner"
+inside sh -c "printf 'smtpd_banner\t%s\t%s\n' '\$myhostname ESMTP planted' '$banner' >> /var/lib/okapi-server/postfix-changes"
+plant_as_okapi
+inside dpkg-reconfigure -f noninteractive okapi-server >"$logs/reconfigure.log" 2>&1 ||
+    { tail -n 40 "$logs/reconfigure.log" >&2; fail "dpkg-reconfigure okapi-server"; }
+[ "$(victim_state)" = "$victim_before" ] || fail "dpkg-reconfigure changed /etc/okapi-distro-victim: $(victim_state)"
+grep -q 'ignored /var/lib/okapi/postfix-changes' "$logs/reconfigure.log" ||
+    fail "dpkg-reconfigure did not say that it ignored the planted record"
+for planted in postfix-changes postfix-changes.new database-setup-pending; do
+    ! inside test -L "/var/lib/okapi-server/$planted" || fail "/var/lib/okapi-server/$planted is a symlink"
+done
+! inside test -e /var/lib/okapi-server/database-setup-pending || fail "a planted marker made root run the set-up"
+[ "$(inside postconf -h smtpd_banner)" = "$banner" ] || fail "dpkg-reconfigure changed smtpd_banner"
+[ "$(inside postconf -h virtual_transport)" = lmtp:inet:127.0.0.1:2003 ] || fail "virtual_transport lost at dpkg-reconfigure"
+inside systemctl is-active --quiet okapi-server.service || fail "okapi-server is not active after dpkg-reconfigure"
+
 say "apt-get purge (dbconfig-common asked to drop the database)"
+plant_as_okapi
 setup_answers='okapi-server okapi-server/dbconfig-remove boolean true
 okapi-server okapi-server/purge boolean true'
 printf '%s\n' "$setup_answers" | inside debconf-set-selections
@@ -385,6 +430,10 @@ done
     fail "the okapi MySQL account still has rights after the purge"
 [ -z "$(inside postconf -n -h virtual_transport)" ] || fail "Postfix's virtual_transport was not restored"
 [ -z "$(inside postconf -n -h virtual_mailbox_domains)" ] || fail "Postfix's virtual_mailbox_domains was not restored"
+[ "$(inside postconf -h smtpd_banner)" = "$banner" ] || fail "the purge restored smtpd_banner, a key okapi never sets"
+grep -q 'names smtpd_banner, which okapi never sets' "$logs/purge.log" || fail "the purge did not warn about smtpd_banner"
+[ "$(victim_state)" = "$victim_before" ] || fail "the purge changed /etc/okapi-distro-victim: $(victim_state)"
+! inside test -e /var/lib/okapi-server || fail "/var/lib/okapi-server is still there after the purge"
 inside systemctl is-active --quiet apache2 || fail "apache2 stopped after the purge"
 inside dpkg -l | awk '$2 ~ /^okapi/ { found = 1 } END { exit found }' || fail "dpkg still lists an okapi package"
 
@@ -396,7 +445,7 @@ say "second root: apt-get install while nothing runs (not booted, policy-rc.d)"
 prepare_root
 services_down setup_root apt-get install -y -q "${debs_in[@]}" >"$logs/install-unbooted.log" 2>&1 ||
     { tail -n 40 "$logs/install-unbooted.log" >&2; fail "apt-get install into the unbooted root"; }
-[ -e "$root/var/lib/okapi/database-setup-pending" ] ||
+[ -e "$root/var/lib/okapi-server/database-setup-pending" ] ||
     { tail -n 40 "$logs/install-unbooted.log" >&2; fail "the postinst left no database-setup-pending marker"; }
 grep -q 'okapi-server-setup.service does it' "$logs/install-unbooted.log" ||
     fail "the install did not say that the database is set up at the next start"
@@ -411,7 +460,7 @@ if [ "$(inside systemctl show -P ActiveState okapi-server-setup.service)" != act
     [ "$(inside systemctl show -P Result okapi-server-setup.service)" != success ]; then
     fail "okapi-server-setup.service did not run: $(inside systemctl status --no-pager okapi-server-setup.service)"
 fi
-! inside test -e /var/lib/okapi/database-setup-pending || fail "the marker is still there after the set-up"
+! inside test -e /var/lib/okapi-server/database-setup-pending || fail "the marker is still there after the set-up"
 inside mariadb -N -e 'SHOW DATABASES' | grep -qx okapi || fail "no okapi database in MariaDB after the first boot"
 printf 'distro-secret-1\n' | inside okapi-admin user add alice --address alice@example.org --name 'Alice Distro' ||
     fail "okapi-admin user add after the first boot"
