@@ -91,17 +91,22 @@ fn with_attachment(subject: &str, data: &[u8]) -> MessageData {
     }
 }
 
-/// A database written by a newer okapi is refused with a message that says so,
-/// and opening the current schema twice migrates nothing twice.
-async fn newer_schema_is_refused(db: Db) {
-    let Some(o) = open(db, false).await else { return };
-    let opts = StoreOptions {
-        url: o.url.clone(),
+/// Options to open an existing test database again, as a restarted server would.
+fn reopen_options(url: &str) -> StoreOptions {
+    StoreOptions {
+        url: url.to_string(),
         password: None,
         blobs: BlobLocation::Database,
         inline_blob_max: 0,
         acquire_timeout: std::time::Duration::from_secs(5),
-    };
+    }
+}
+
+/// A database written by a newer okapi is refused with a message that says so,
+/// and opening the current schema twice migrates nothing twice.
+async fn newer_schema_is_refused(db: Db) {
+    let Some(o) = open(db, false).await else { return };
+    let opts = reopen_options(&o.url);
     // Re-opening a current database is fine.
     Store::open(&opts).await.unwrap().close().await;
     sqlx::any::install_default_drivers();
@@ -418,13 +423,7 @@ async fn back_to_version_3(db: Db, url: &str, root: i64, rights: i64) {
 /// leaves a grant an administrator chose alone.
 async fn migration_4_narrows_the_public_root_only_where_okapi_set_it(db: Db) {
     let Some(o) = open(db, false).await else { return };
-    let opts = StoreOptions {
-        url: o.url.clone(),
-        password: None,
-        blobs: BlobLocation::Database,
-        inline_blob_max: 0,
-        acquire_timeout: std::time::Duration::from_secs(5),
-    };
+    let opts = reopen_options(&o.url);
     let root = o.store.public_store().await.unwrap().root_folder_id;
     let default_rights = |acl: Vec<okapi::store::AclEntry>| {
         acl.into_iter()
