@@ -7,6 +7,7 @@
 //! hands the store the time a subject is blocked until.
 
 use super::{Backend, Result, Store};
+use crate::error::StoreError;
 
 /// How a subject stands after a failure was counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,12 +37,48 @@ impl Store {
     /// (all times in microseconds), so a block longer than the window does
     /// not wipe the run it belongs to. `block` turns the run's length into the time the
     /// subject is blocked until (or 0).
+    ///
+    /// Many wrong logons for one name arrive at once (that is what this table
+    /// is for), and InnoDB answers two concurrent upserts of one new key with
+    /// a deadlock for one of them: that one is counted again, as InnoDB's
+    /// manual asks of every application.
     pub async fn record_logon_failure(
         &self,
         subject: &str,
         now: i64,
         window: i64,
-        block: impl FnOnce(i64) -> i64,
+        block: impl Fn(i64) -> i64,
+    ) -> Result<LogonFailures> {
+        const ATTEMPTS: usize = 5;
+        let mut attempt = 1;
+        let counted = loop {
+            match self.count_logon_failure(subject, now, window, &block).await {
+                Err(e) if attempt < ATTEMPTS && is_write_conflict(&e) => attempt += 1,
+                other => break other?,
+            }
+        };
+        // Runs that ended and blocks that ran out are forgotten, so a flood of
+        // made-up names does not grow the table for good. Outside the count's
+        // transaction: this range scan would lock every row against the other
+        // counts, and it is housekeeping, which the next failure does again.
+        if let Err(e) = sqlx::query("DELETE FROM logon_failures WHERE last_failure_at < ? AND blocked_until < ?")
+            .bind(now.saturating_sub(window))
+            .bind(now.saturating_sub(window))
+            .execute(self.pool())
+            .await
+        {
+            tracing::debug!(error = %e, "forgetting old logon failures failed; the next failure tries again");
+        }
+        Ok(counted)
+    }
+
+    /// One attempt of [`Store::record_logon_failure`]'s count, in one transaction.
+    async fn count_logon_failure(
+        &self,
+        subject: &str,
+        now: i64,
+        window: i64,
+        block: &impl Fn(i64) -> i64,
     ) -> Result<LogonFailures> {
         let upsert = match self.backend() {
             Backend::Sqlite => {
@@ -74,13 +111,6 @@ impl Store {
             .bind(subject)
             .execute(&mut *tx)
             .await?;
-        // Runs that ended and blocks that ran out are forgotten, so a flood of
-        // made-up names does not grow the table for good.
-        sqlx::query("DELETE FROM logon_failures WHERE last_failure_at < ? AND blocked_until < ?")
-            .bind(now.saturating_sub(window))
-            .bind(now.saturating_sub(window))
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(LogonFailures {
             failures,
@@ -96,4 +126,19 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// Whether a write lost to another transaction and may simply be done again:
+/// an InnoDB deadlock (SQLSTATE 40001, error 1213) or lock wait timeout
+/// (error 1205), or SQLite's busy database.
+fn is_write_conflict(e: &StoreError) -> bool {
+    let StoreError::Database(sqlx::Error::Database(db)) = e else {
+        return false;
+    };
+    let code = db.code();
+    let message = db.message();
+    code.as_deref() == Some("40001")
+        || message.contains("Deadlock found")
+        || message.contains("Lock wait timeout")
+        || message.contains("database is locked")
 }
