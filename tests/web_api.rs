@@ -573,8 +573,63 @@ async fn named_properties_map_to_stable_tags(db: Db) {
     srv.stop().await;
 }
 
+/// Issue 11 (login CSRF): a log-on posted by a page of another site is
+/// refused before the password is looked at, whether the browser says so in
+/// Sec-Fetch-Site or only in Origin; the web app's own page (same origin,
+/// directly or through Apache's X-Forwarded-Host) and programs that send
+/// neither header log on as before.
+async fn log_ons_from_other_sites_are_refused(db: Db) {
+    let srv = webapp_server(db).await;
+    let host = srv.base.trim_start_matches("http://").to_string();
+    let attempt = |headers: Vec<(&'static str, String)>| {
+        let (base, client) = (srv.base.clone(), reqwest::Client::new());
+        async move {
+            let mut r = client
+                .post(format!("{base}/api/web/login"))
+                .json(&json!({"username": "alice", "password": "alice-pw"}));
+            for (k, v) in headers {
+                r = r.header(k, v);
+            }
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    for other_site in [
+        vec![
+            ("sec-fetch-site", "cross-site".to_string()),
+            ("origin", "https://evil.example".to_string()),
+        ],
+        vec![("sec-fetch-site", "same-site".to_string())],
+        vec![("origin", "https://evil.example".to_string())],
+        vec![("origin", "null".to_string())],
+    ] {
+        let (status, body) = attempt(other_site.clone()).await;
+        assert_eq!(status, 403, "{other_site:?}: {body}");
+        assert!(
+            body.contains("MAPI_E_NO_ACCESS") && body.contains("another site"),
+            "{body}"
+        );
+    }
+    for own_page in [
+        vec![],
+        vec![
+            ("sec-fetch-site", "same-origin".to_string()),
+            ("origin", format!("http://{host}")),
+        ],
+        vec![("origin", format!("http://{host}"))],
+        vec![
+            ("origin", "https://mail.example.org".to_string()),
+            ("x-forwarded-host", "mail.example.org".to_string()),
+        ],
+    ] {
+        let (status, body) = attempt(own_page.clone()).await;
+        assert_eq!(status, 200, "{own_page:?}: {body}");
+    }
+}
+
 on_both_backends!(
     issue_10_german_plain_text_mail_opens,
+    log_ons_from_other_sites_are_refused,
     mail_from_the_whole_world_opens,
     cookie_sessions_need_the_csrf_token,
     hostile_mail_is_rendered_inert,

@@ -121,6 +121,42 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Why a request was sent by a page of another site, or `None` when it was
+/// not. Log-on has no session and so no CSRF token yet; without this check
+/// another site could post its own account's password and leave the reader
+/// working, unawares, in a mailbox that site reads (login CSRF).
+///
+/// Browsers say where a request comes from: `Sec-Fetch-Site` (every current
+/// browser), else `Origin`, which must name the host the browser asked for
+/// (`Host`, or `X-Forwarded-Host` behind Apache; a page of another site
+/// cannot set either header without a CORS preflight, which okapi never
+/// grants). A request with neither header comes from a program, not a page,
+/// and is let through.
+fn cross_site(headers: &HeaderMap) -> Option<String> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(site) = header("sec-fetch-site") {
+        return (!site.eq_ignore_ascii_case("same-origin") && !site.eq_ignore_ascii_case("none"))
+            .then(|| format!("Sec-Fetch-Site: {site}"));
+    }
+    let origin = header("origin")?;
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest.trim_end_matches('/'))
+        .unwrap_or("");
+    let asked_for = [
+        header("host"),
+        header("x-forwarded-host")
+            .and_then(|h| h.split(',').next())
+            .map(str::trim),
+    ];
+    let same = !origin_host.is_empty()
+        && asked_for
+            .into_iter()
+            .flatten()
+            .any(|host| host.eq_ignore_ascii_case(origin_host));
+    (!same).then(|| format!("Origin: {origin}"))
+}
+
 /// True when the browser reached us over TLS, directly or through a local
 /// reverse proxy that says so (Apache sets `X-Forwarded-Proto`).
 fn browser_uses_tls(conn: &ConnInfo, headers: &HeaderMap) -> bool {
@@ -158,6 +194,12 @@ fn json_reply(status: StatusCode, v: &Json) -> Reply {
 
 /// `POST /api/web/login`.
 pub async fn login(ctx: &Ctx, conn: &ConnInfo, headers: &HeaderMap, body: &[u8]) -> Result<Reply, ApiError> {
+    if let Some(why) = cross_site(headers) {
+        return Err(ApiError::no_access(format!(
+            "log on from the web app's own page: this log-on came from another site ({why}), \
+             which could log the browser on to an account of the other site's choosing"
+        )));
+    }
     let req = crate::codec::json::decode_request(body)?;
     let field = |k: &str| {
         req.get(k)
@@ -310,6 +352,51 @@ async fn inline_images(ctx: &Ctx, attachments: &[crate::store::AttachmentRow]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn log_ons_from_other_sites_are_told_apart() {
+        // Programs send neither header.
+        assert_eq!(cross_site(&headers(&[("host", "mail.example.org")])), None);
+        // Current browsers say it outright.
+        for own in ["same-origin", "none"] {
+            assert_eq!(cross_site(&headers(&[("sec-fetch-site", own)])), None);
+        }
+        for other in ["cross-site", "same-site"] {
+            assert!(
+                cross_site(&headers(&[
+                    ("sec-fetch-site", other),
+                    ("origin", "https://mail.example.org"),
+                    ("host", "mail.example.org")
+                ]))
+                .is_some()
+            );
+        }
+        // Older ones send only Origin, checked against what the browser asked for.
+        let direct = [("origin", "https://mail.example.org"), ("host", "mail.example.org")];
+        assert_eq!(cross_site(&headers(&direct)), None);
+        let proxied = [
+            ("origin", "https://mail.example.org"),
+            ("host", "localhost"),
+            ("x-forwarded-host", "mail.example.org"),
+        ];
+        assert_eq!(cross_site(&headers(&proxied)), None);
+        let port = [("origin", "http://127.0.0.1:8236"), ("host", "127.0.0.1:8236")];
+        assert_eq!(cross_site(&headers(&port)), None);
+        for evil in ["https://evil.example", "null", "https://mail.example.org.evil.example"] {
+            assert!(
+                cross_site(&headers(&[("origin", evil), ("host", "mail.example.org")])).is_some(),
+                "{evil}"
+            );
+        }
+    }
 
     #[test]
     fn cookie_is_found_among_others() {
