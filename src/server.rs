@@ -217,6 +217,7 @@ pub fn tls_config(cfg: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, Sta
         .map(|d| PathBuf::from(d).join("tls-key"))
         .filter(|p| p.exists())
         .unwrap_or_else(|| key.clone());
+    refuse_key_others_may_read(key)?;
     let key_pem = read(key)?;
     let certs = rustls_pemfile::certs(&mut &cert_pem[..])
         .collect::<Result<Vec<_>, _>>()
@@ -239,6 +240,23 @@ pub fn tls_config(cfg: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, Sta
         .with_single_cert(certs, key_der)
         .map_err(|e| StartError::Tls(format!("certificate and key do not fit together: {e}")))?;
     Ok(Some(Arc::new(sc)))
+}
+
+/// A private key that every local user may read is no longer private: the
+/// server refuses it, with the fix, rather than serve TLS that anyone on the
+/// host could impersonate (the same rule as for `database_password_file`).
+fn refuse_key_others_may_read(key: &Path) -> Result<(), StartError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let meta = std::fs::metadata(key).map_err(|e| StartError::Tls(format!("cannot read {}: {e}", key.display())))?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o007 != 0 {
+        let shown = key.display();
+        return Err(StartError::Tls(format!(
+            "refusing the private key {shown}: others may read or write it (mode {mode:04o}); \
+             fix it with: chown root:okapi {shown} && chmod 0640 {shown}"
+        )));
+    }
+    Ok(())
 }
 
 /// Addresses the listeners ended up on (for logs and tests).
@@ -571,6 +589,21 @@ pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A TLS key others may read is refused with the chmod that fixes it; one
+    /// only its owner and group read gets as far as being parsed.
+    #[test]
+    fn a_tls_key_others_may_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("okapi.key");
+        std::fs::write(&key, "not a key").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = refuse_key_others_may_read(&key).unwrap_err().to_string();
+        assert!(err.contains("others may read") && err.contains("chmod 0640"), "{err}");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(refuse_key_others_may_read(&key).is_ok());
+    }
 
     /// The socket file gets its mode at bind, whatever the umask (usually 022, which alone would
     /// give 0644), with no chmod afterwards.
