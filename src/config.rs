@@ -894,8 +894,9 @@ static KEYS: &[KeyDef] = &[
         TLS,
         "",
         Kind::OptPath,
-        "PEM file with the private key of tls_cert_file. It should be readable only by root \
-         and okapi, or be passed as a systemd credential. Empty means no TLS.",
+        "PEM file with the private key of tls_cert_file. It must not be readable by others \
+         (root:okapi 0640, say; a key others may read is refused at start and at reload), or \
+         it is passed as a systemd credential. Empty means no TLS.",
     ),
     key!(
         tls_min_protocol,
