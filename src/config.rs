@@ -1674,8 +1674,7 @@ impl Config {
         let shown = path.display().to_string();
         let meta = fs::metadata(path)
             .map_err(|e| ConfigError::new(&shown, 0, KEY, format!("cannot read database password file: {e}")))?;
-        let mode = meta.permissions().mode() & 0o7777;
-        if mode & 0o007 != 0 {
+        if let Some(mode) = open_to_others(&meta) {
             return Err(ConfigError::new(
                 &shown,
                 0,
@@ -1688,6 +1687,14 @@ impl Config {
         }
         read_first_line(path, KEY).map(Some)
     }
+}
+
+/// The file's mode when users other than its owner and group may read or
+/// write it: a secret kept there is no secret (the database password file,
+/// the TLS key).
+pub fn open_to_others(meta: &fs::Metadata) -> Option<u32> {
+    let mode = meta.permissions().mode() & 0o7777;
+    (mode & 0o007 != 0).then_some(mode)
 }
 
 fn read_first_line(path: &Path, key: &str) -> Result<String, ConfigError> {

@@ -103,15 +103,13 @@ fn soap_fault(err: &ApiError) -> Response<ResponseBody> {
     )
 }
 
-/// Tells HTTP clients and proxies when a "busy" answer is worth retrying.
+/// Tells HTTP clients and proxies when an answer is worth retrying: the
+/// error says so where it is made ([`ApiError::retry_after`]).
 fn retry_after(err: &ApiError, mut r: Response<ResponseBody>) -> Response<ResponseBody> {
-    let secs = match (err.retry_after_secs, err.code) {
-        (Some(secs), _) => secs,
-        (None, MapiCode::Busy) => 1,
-        (None, _) => return r,
-    };
-    r.headers_mut()
-        .insert(hyper::header::RETRY_AFTER, HeaderValue::from(secs));
+    if let Some(secs) = err.retry_after_secs {
+        r.headers_mut()
+            .insert(hyper::header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     r
 }
 
@@ -150,7 +148,8 @@ fn take_room(
         Err(_) => Err(ApiError::new(
             MapiCode::Busy,
             "the server is receiving too many large requests at once (request_memory); try again in a moment",
-        )),
+        )
+        .retry_after(1)),
     }
 }
 

@@ -246,10 +246,8 @@ pub fn tls_config(cfg: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, Sta
 /// server refuses it, with the fix, rather than serve TLS that anyone on the
 /// host could impersonate (the same rule as for `database_password_file`).
 fn refuse_key_others_may_read(key: &Path) -> Result<(), StartError> {
-    use std::os::unix::fs::PermissionsExt as _;
     let meta = std::fs::metadata(key).map_err(|e| StartError::Tls(format!("cannot read {}: {e}", key.display())))?;
-    let mode = meta.permissions().mode() & 0o7777;
-    if mode & 0o007 != 0 {
+    if let Some(mode) = crate::config::open_to_others(&meta) {
         let shown = key.display();
         return Err(StartError::Tls(format!(
             "refusing the private key {shown}: others may read or write it (mode {mode:04o}); \

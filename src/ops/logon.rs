@@ -47,7 +47,8 @@ pub(super) fn password_error(e: PoolError) -> ApiError {
         PoolError::Busy => ApiError::new(
             MapiCode::Busy,
             "the server is checking too many passwords at once; try again in a moment",
-        ),
+        )
+        .retry_after(1),
         e => ApiError::new(MapiCode::CallFailed, e.to_string()),
     }
 }
